@@ -1,0 +1,49 @@
+/* fbill: shared pieces of the command-line program. */
+#ifndef FBILL_CLI_H
+#define FBILL_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <fiscalbill/fiscalbill.h>
+
+/* Exit codes shared by every command. */
+enum {
+    EXIT_OK = 0,
+    EXIT_BAD_BILL = 1, /* a bill is invalid, or is not a bill document */
+    EXIT_USAGE = 2     /* wrong arguments, or input that could not be read */
+};
+
+typedef int (*command_fn)(int argc, char **argv);
+
+int cmd_check(int argc, char **argv);
+int cmd_format(int argc, char **argv);
+int cmd_show(int argc, char **argv);
+int cmd_template(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
+
+/* Print "fbill: " + message to stderr. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Write data to path atomically: a temporary file in the same directory,
+ * flushed, then renamed over path. On failure nothing is left behind. */
+int cli_write_atomic(const char *path, const void *data, size_t len);
+
+/* Exit code for a failed fb_document_load: unreadable files are usage
+ * errors, bad documents are bad bills. */
+int cli_load_exit(int status);
+
+/* Sample bills. The kinds table supplies kind codes; a kind whose code is
+ * not configured gets an empty EInvoiceCode and *code_missing is set. */
+int sample_bill(const fb_kinds *kinds, const char *slug, fb_bill **out, bool *code_missing);
+
+/* The kinds the demo and the golden examples use, with the example local
+ * codes of specs/examples/kinds.conf for the kinds whose codes are not public. */
+extern const char *const sample_slugs[];
+extern const size_t sample_slug_count;
+extern const char sample_kinds_conf[];
+
+/* Render a bill for a person (fbill show). sig_count is the number of
+ * signature nodes the document holds. */
+void show_bill(FILE *out, const fb_bill *bill, size_t sig_count);
+
+#endif

@@ -1,0 +1,57 @@
+/* fbill: the command-line program of fiscalbill. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include "cli.h"
+
+static const struct {
+    const char *name;
+    command_fn fn;
+    const char *summary;
+} commands[] = {
+    { "check", cmd_check, "check FILE...           validate bills, print every problem" },
+    { "format", cmd_format, "format [--out F] FILE   print the canonical bytes of a bill" },
+    { "show", cmd_show, "show FILE               render a bill for a person" },
+    { "template", cmd_template, "template [--kinds F] KIND  print an example bill of a kind" },
+    { "demo", cmd_demo, "demo [--dir DIR]        show what fiscalbill does, in a fresh folder" },
+};
+
+void cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("fbill: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: fbill COMMAND [ARGS]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %s\n", commands[i].summary);
+    fprintf(out, "\nexit status: 0 ok, 1 a bill is invalid, 2 usage error or unreadable input\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return EXIT_OK;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("fbill %s\n", fb_version());
+        return EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name))
+            return commands[i].fn(argc - 1, argv + 1);
+    cli_error("unknown command \"%s\"", argv[1]);
+    usage(stderr);
+    return EXIT_USAGE;
+}
