@@ -30,7 +30,11 @@ typedef enum fb_status {
     FB_EIO = -7,         /* a file could not be read or written */
     FB_ERANGE = -8,      /* a number is outside what the format can carry */
     FB_ENOTFOUND = -9,   /* no such field, item, kind or entry */
-    FB_EUNSUPPORTED = -10 /* valid, but not something this version handles */
+    FB_EUNSUPPORTED = -10, /* valid, but not something this version handles */
+    FB_EAMBIGUOUS = -11, /* a name matches more than one token or key */
+    FB_ETOKEN = -12,     /* a token, module or signing service failed */
+    FB_EPIN = -13,       /* a PIN was refused, is locked, or is missing */
+    FB_ECRYPTO = -14     /* a signature or key failed a cryptographic check */
 } fb_status;
 
 /* A short, constant description of a status code ("bill is invalid"). */

@@ -9,5 +9,6 @@
 #include "bill.h"
 #include "validate.h"
 #include "document.h"
+#include "port.h"
 
 #endif

@@ -25,6 +25,10 @@ const char *fb_status_str(int status)
     case FB_ERANGE: return "number out of range";
     case FB_ENOTFOUND: return "not found";
     case FB_EUNSUPPORTED: return "not supported";
+    case FB_EAMBIGUOUS: return "ambiguous name";
+    case FB_ETOKEN: return "token failure";
+    case FB_EPIN: return "PIN refused or locked";
+    case FB_ECRYPTO: return "cryptographic check failed";
     default: return "unknown status";
     }
 }
