@@ -21,6 +21,8 @@ int cmd_show(int argc, char **argv);
 int cmd_template(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_token(int argc, char **argv);
+int cmd_issue(int argc, char **argv);
+int cmd_seal(int argc, char **argv);
 
 /* Print "fbill: " + message to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -13,6 +13,9 @@ static const struct {
     { "format", cmd_format, "format [--out F] FILE   print the canonical bytes of a bill" },
     { "show", cmd_show, "show FILE               render a bill for a person" },
     { "template", cmd_template, "template [--kinds F] KIND  print an example bill of a kind" },
+    { "issue", cmd_issue, "issue --port URI (--out F BILL | --out-dir D BILL...)  sign bills at a port" },
+    { "seal", cmd_seal, "seal --port URI --trust PEM --seal-id ID --seal-name N (--out F | --out-dir D) BILL...\n"
+                        "                          add the finance bureau's seal" },
     { "token", cmd_token, "token list [--module M]  the PKCS#11 tokens, keys and mechanisms found" },
     { "token", cmd_token, "token probe URI         open a port and sign a test message" },
     { "demo", cmd_demo, "demo [--dir DIR]        show what fiscalbill does, in a fresh folder" },

@@ -10,5 +10,9 @@
 #include "validate.h"
 #include "document.h"
 #include "port.h"
+#include "sign.h"
+#include "trust.h"
+#include "issue.h"
+#include "seal.h"
 
 #endif

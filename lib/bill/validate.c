@@ -21,16 +21,10 @@ struct fb_problems {
     int oom; /* set once an allocation failed: the list is then incomplete */
 };
 
-__attribute__((format(printf, 3, 4)))
-static void report(fb_problems *p, const char *path, const char *fmt, ...)
+static void add(fb_problems *p, const char *path, const char *msg)
 {
     if (p->oom)
         return;
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
     if (p->n == p->cap) {
         size_t cap = p->cap ? p->cap * 2 : 8;
         problem *l = realloc(p->list, cap * sizeof *l);
@@ -50,6 +44,18 @@ static void report(fb_problems *p, const char *path, const char *fmt, ...)
     }
     p->list[p->n++] = (problem){ a, b };
 }
+
+__attribute__((format(printf, 3, 4)))
+static void report(fb_problems *p, const char *path, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    add(p, path, msg);
+}
+
 
 /* The value quoted for a message: "got \"...\"". */
 static const char *quoted(const char *value, char buf[128])

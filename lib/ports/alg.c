@@ -5,6 +5,7 @@
 #include <openssl/ec.h>
 #include <openssl/obj_mac.h>
 #include <openssl/rsa.h>
+#include <openssl/bio.h>
 #include "common/internal.h"
 #include "ports/alg.h"
 
@@ -187,4 +188,18 @@ void fb_alg_digest_info(const uint8_t dgst[32], uint8_t out[FB_DIGEST_INFO_LEN])
                                         0x01, 0x05, 0x00, 0x04, 0x20 };
     memcpy(out, prefix, sizeof prefix);
     memcpy(out + sizeof prefix, dgst, 32);
+}
+
+void fb_alg_name_line(X509_NAME *name, char *out, size_t size)
+{
+    /* RFC 2253 order and separators, but UTF-8 left readable: Chinese
+     * names are the norm on these certificates. */
+    unsigned long flags = (XN_FLAG_RFC2253 & ~(ASN1_STRFLGS_ESC_MSB | XN_FLAG_SEP_MASK)) |
+                          XN_FLAG_SEP_CPLUS_SPC;
+    BIO *b = BIO_new(BIO_s_mem());
+    int n = b ? X509_NAME_print_ex(b, name, 0, flags) : -1;
+    if (n < 0 || (n = BIO_read(b, out, (int)size - 1)) < 0)
+        n = 0;
+    out[n] = '\0';
+    BIO_free(b);
 }

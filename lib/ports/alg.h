@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <openssl/evp.h>
+#include <openssl/x509.h>
 #include "fiscalbill/port.h"
 
 #define FB_DIGEST_MAX 32
@@ -43,6 +44,10 @@ int fb_alg_for_key(EVP_PKEY *pub, bool pss, fb_sig_alg *alg);
 
 /* The most bytes a signature by this key takes, DER. */
 size_t fb_alg_signature_max(fb_sig_alg alg, EVP_PKEY *pub);
+
+/* A certificate name on one line for people: "CN=Port 1 Operator, O=...",
+ * UTF-8 kept as it is. */
+void fb_alg_name_line(X509_NAME *name, char *out, size_t size);
 
 /* PKCS#1 DigestInfo for SHA-256 followed by the digest (51 bytes). */
 #define FB_DIGEST_INFO_LEN 51

@@ -6,6 +6,7 @@
 #include <openssl/x509.h>
 #include <p11-kit/p11-kit.h>
 #include "common/internal.h"
+#include "ports/alg.h"
 #include "ports/module.h"
 #include "ports/profile.h"
 #include "ports/token.h"
@@ -81,7 +82,7 @@ static void put_object(fb_buf *out, CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s,
             X509 *x = d2i_X509(NULL, &q, (long)value_len);
             char subject[256] = "?";
             if (x)
-                X509_NAME_oneline(X509_get_subject_name(x), subject, sizeof subject);
+                fb_alg_name_line(X509_get_subject_name(x), subject, sizeof subject);
             EVP_PKEY *k = x ? X509_get0_pubkey(x) : NULL;
             fb_buf_printf(out, " subject=%s key=%s-%d", subject,
                           k ? EVP_PKEY_get0_type_name(k) : "?", k ? EVP_PKEY_get_bits(k) : 0);

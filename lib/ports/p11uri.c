@@ -69,11 +69,15 @@ static const attr_slot text_attrs[] = {
     SLOT("pin-value", pin_value, true),
 };
 
+/* Values of attributes that are refused are wiped too: a PIN under a
+ * misspelt name is still a PIN. */
 static int set_special(fb_p11uri *u, const char *name, char *value, size_t len)
 {
     if (!strcmp(name, "id")) {
-        if (u->id)
+        if (u->id) {
+            free(value);
             return fb_fail(FB_EARG, "PKCS#11 URI: id is given twice");
+        }
         u->id = (uint8_t *)value;
         u->id_len = len;
         return FB_OK;
@@ -125,6 +129,7 @@ static int set_attr(fb_p11uri *u, const char *name, bool query, const char *raw,
         return FB_OK;
     }
     if (query) {
+        fb_wipe(value, len);
         free(value);
         return fb_fail(FB_EARG, "PKCS#11 URI: unknown query attribute \"%s\"", name);
     }

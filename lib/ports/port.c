@@ -35,7 +35,7 @@ int fb_port_set_cert(fb_port *port, X509 *cert, bool pss)
     if (!p)
         return fb_fail_oom();
     port->cert_len = (size_t)i2d_X509(cert, &p);
-    X509_NAME_oneline(X509_get_subject_name(cert), port->subject, sizeof port->subject);
+    fb_alg_name_line(X509_get_subject_name(cert), port->subject, sizeof port->subject);
     return fb_alg_for_key(port->pub, pss, &port->alg);
 }
 

@@ -1,5 +1,6 @@
 /* The profile table and the choice of a profile for a key. Vendor numbers
  * come from the public vendor tables gathered in specs/ports.md. */
+#include <stdio.h>
 #include <string.h>
 #include "common/internal.h"
 #include "ports/profile.h"
@@ -68,14 +69,16 @@ static int by_name(const fb_port_options *o, fb_profile *out)
 
 static int no_profile(CK_KEY_TYPE key_type, fb_sig_alg cert_alg, const char *named)
 {
+    char prefix[64] = "";
+    if (named)
+        snprintf(prefix, sizeof prefix, "profile %s: ", named);
     if (cert_alg == FB_SIG_SM2_SM3)
-        return fb_fail(FB_EUNSUPPORTED, "%s%s: the key is SM2 (type 0x%lX) but the token offers "
-                       "no SM2 mechanism of a known profile; plain ECDSA on the SM2 curve is not "
+        return fb_fail(FB_EUNSUPPORTED, "%sthe key is SM2 (type 0x%lX) but the token offers no "
+                       "SM2 mechanism of a known profile; plain ECDSA on the SM2 curve is not "
                        "SM2. Name the vendor's numbers with profile sm2-custom",
-                       named ? "profile " : "", named ? named : "", (unsigned long)key_type);
-    return fb_fail(FB_EUNSUPPORTED, "%s%s: the token offers no mechanism to sign %s with a key "
-                   "of type 0x%lX", named ? "profile " : "the token", named ? named : "",
-                   fb_sig_alg_name(cert_alg), (unsigned long)key_type);
+                       prefix, (unsigned long)key_type);
+    return fb_fail(FB_EUNSUPPORTED, "%sthe token offers no mechanism to sign %s with a key of "
+                   "type 0x%lX", prefix, fb_sig_alg_name(cert_alg), (unsigned long)key_type);
 }
 
 int fb_profile_choose(const fb_port_options *options, CK_KEY_TYPE key_type, fb_sig_alg cert_alg,

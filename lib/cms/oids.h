@@ -1,0 +1,26 @@
+/* The object identifiers of the signatures fiscalbill makes and reads. */
+#ifndef FB_OIDS_H
+#define FB_OIDS_H
+
+#define OID_PKCS7_DATA "1.2.840.113549.1.7.1"
+#define OID_PKCS7_SIGNED_DATA "1.2.840.113549.1.7.2"
+#define OID_GMT_DATA "1.2.156.10197.6.1.4.2.1"
+#define OID_GMT_SIGNED_DATA "1.2.156.10197.6.1.4.2.2"
+
+#define OID_CONTENT_TYPE "1.2.840.113549.1.9.3"
+#define OID_MESSAGE_DIGEST "1.2.840.113549.1.9.4"
+#define OID_SIGNING_TIME "1.2.840.113549.1.9.5"
+#define OID_SIGNING_CERT_V2 "1.2.840.113549.1.9.16.2.47"
+
+#define OID_SHA256 "2.16.840.1.101.3.4.2.1"
+#define OID_SM3 "1.2.156.10197.1.401"
+
+#define OID_ECDSA_SHA256 "1.2.840.10045.4.3.2"
+#define OID_RSA "1.2.840.113549.1.1.1"
+#define OID_SHA256_RSA "1.2.840.113549.1.1.11"
+#define OID_RSA_PSS "1.2.840.113549.1.1.10"
+#define OID_MGF1 "1.2.840.113549.1.1.8"
+#define OID_SM2_SM3 "1.2.156.10197.1.501"
+#define OID_SM2_SIGN "1.2.156.10197.1.301.1"
+
+#endif
