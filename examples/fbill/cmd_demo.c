@@ -1,11 +1,14 @@
-/* fbill demo: what fiscalbill can do so far, in a fresh folder: build bills
- * of the first kinds rolled out, write their canonical documents, read them
- * back, show one, and catch a wrong bill and a hostile file. */
+/* fbill demo: the whole chain in a fresh folder. Bills of the first kinds
+ * rolled out are built, written and read back; a wrong bill and a hostile
+ * file are refused; then a test CA and SoftHSM tokens for two cashier
+ * windows and the finance bureau are made, the bills issued, sealed and
+ * verified, and a tampered copy caught. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include "cli.h"
+#include "demo_setup.h"
 
 static int make_dir(const char *dir, char *out, size_t size)
 {
@@ -35,7 +38,7 @@ static int issue_sample(const fb_kinds *kinds, const char *slug, const char *dir
     fb_buf bytes = FB_BUF_INIT;
     bool code_missing;
     char path[4096];
-    snprintf(path, sizeof path, "%s/%s.xml", dir, slug);
+    snprintf(path, sizeof path, "%s/bills/%s.xml", dir, slug);
     int rc = sample_bill(kinds, slug, &bill, &code_missing);
     if (!rc)
         rc = fb_bill_validate(bill, &problems);
@@ -75,7 +78,7 @@ static void show_wrong_bill(const fb_kinds *kinds)
         return;
     fb_bill_item_set(bill, 1, FB_ITEM_AMOUNT, "20.00");
     fb_bill_set(bill, FB_ISSUE_DATE, "2026-11-15");
-    printf("\n3. A bill with a typo is refused with every problem named:\n");
+    printf("\n2. A bill with a typo is refused with every problem named:\n");
     if (fb_bill_validate(bill, &problems) == FB_EINVALID)
         for (size_t i = 0; i < fb_problems_count(problems); i++)
             printf("  ✗ %s: %s\n", fb_problems_path(problems, i), fb_problems_message(problems, i));
@@ -89,11 +92,62 @@ static void show_hostile_file(void)
         "<?xml version=\"1.0\"?><!DOCTYPE EInvoice [<!ENTITY x SYSTEM \"file:///etc/passwd\">]>"
         "<EInvoice><Header><EInvoiceTag>&x;</EInvoiceTag></Header></EInvoice>";
     fb_document *doc;
-    printf("\n4. Untrusted input: a file that tries to read /etc/passwd through an entity:\n");
+    printf("\n3. Untrusted input: a file that tries to read /etc/passwd through an entity:\n");
     if (fb_document_parse(&doc, xxe, sizeof xxe - 1, NULL) != FB_OK)
         printf("  ✗ refused: %s\n", fb_last_error());
     else
         fb_document_free(doc);
+}
+
+static int make_sub(const char *dir, const char *sub, char *out, size_t size)
+{
+    snprintf(out, size, "%s/%s", dir, sub);
+    if (mkdir(out, 0700) != 0) {
+        cli_error("%s: %s (the demo folder must be new or empty)", out, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int bills_step(const fb_kinds *kinds, const char *dir)
+{
+    char sub[4100];
+    if (make_sub(dir, "bills", sub, sizeof sub))
+        return -1;
+    printf("1. Bills of the first kinds rolled out, built through the API, validated,\n"
+           "   written as canonical documents and read back:\n");
+    for (size_t i = 0; i < sample_slug_count; i++)
+        if (issue_sample(kinds, sample_slugs[i], dir) != FB_OK)
+            return -1;
+    show_wrong_bill(kinds);
+    show_hostile_file();
+    return 0;
+}
+
+static int chain_step(const fb_kinds *kinds, const char *dir)
+{
+    demo_env env;
+    memset(&env, 0, sizeof env);
+    if (make_sub(dir, "world", env.dir, sizeof env.dir))
+        return -1;
+    printf("\n4. A test world: a finance root CA, and SoftHSM tokens for two cashier windows\n"
+           "   and the finance bureau, each with a key made on the token (demo only):\n");
+    if (demo_setup(&env, stdout))
+        return -1;
+    printf("\n5. Issuing at the windows (开票单位签章) and sealing at the bureau (财政监制章):\n");
+    return demo_chain(&env, kinds, dir);
+}
+
+static void show_sealed(const char *dir)
+{
+    char path[4200];
+    fb_document *doc;
+    snprintf(path, sizeof path, "%s/sealed/medical-outpatient.xml", dir);
+    if (fb_document_load(&doc, path, NULL) != FB_OK)
+        return;
+    printf("\n7. A sealed bill as a person sees it (fbill show %s):\n\n", path);
+    show_bill(stdout, fb_document_bill(doc), fb_document_signature_count(doc));
+    fb_document_free(doc);
 }
 
 int cmd_demo(int argc, char **argv)
@@ -109,26 +163,14 @@ int cmd_demo(int argc, char **argv)
     fb_kinds *kinds;
     if (make_dir(dir_arg, dir, sizeof dir) || fb_kinds_new(&kinds))
         return EXIT_USAGE;
-    int failed = fb_kinds_load_text(kinds, sample_kinds_conf, strlen(sample_kinds_conf)) != 0;
     printf("fiscalbill %s demo: fiscal electronic bills (财政电子票据)\n\n", fb_version());
-    printf("1. Bills of the first kinds rolled out, built through the API, validated,\n"
-           "   written as canonical documents and read back:\n");
-    for (size_t i = 0; !failed && i < sample_slug_count; i++)
-        failed |= issue_sample(kinds, sample_slugs[i], dir) != FB_OK;
-    if (!failed) {
-        printf("\n2. How a person sees one of them (fbill show):\n\n");
-        fb_bill *bill;
-        bool code_missing;
-        if (sample_bill(kinds, "funds-settlement", &bill, &code_missing) == FB_OK) {
-            show_bill(stdout, bill, 0);
-            fb_bill_free(bill);
-        }
-        show_wrong_bill(kinds);
-        show_hostile_file();
-    }
+    int failed = fb_kinds_load_text(kinds, sample_kinds_conf, strlen(sample_kinds_conf)) != 0 ||
+                 bills_step(kinds, dir) || chain_step(kinds, dir);
+    if (!failed)
+        show_sealed(dir);
     fb_kinds_free(kinds);
-    printf("\n%s. The bills are in %s\n", failed ? "FAILED" : "Done", dir);
-    printf("Next: signing at issuing ports (PKCS#11 UKeys), the finance bureau's seal and\n"
-           "verification build on these documents.\n");
+    printf("\n%s. Everything is in %s\n", failed ? "FAILED" : "Done", dir);
+    printf("   bills/ unsigned bills, issued/ unit-signed, sealed/ sealed (and one tampered),\n"
+           "   world/ the test CA, tokens and PINs of this demo.\n");
     return failed ? EXIT_BAD_BILL : EXIT_OK;
 }

@@ -14,5 +14,6 @@
 #include "trust.h"
 #include "issue.h"
 #include "seal.h"
+#include "verify.h"
 
 #endif

@@ -44,6 +44,13 @@ static char *serial_hex(X509 *cert)
     return hex;
 }
 
+void fb_node_serial(X509 *cert, char *out, size_t size)
+{
+    char *hex = serial_hex(cert);
+    snprintf(out, size, "%s", hex ? hex : "");
+    OPENSSL_free(hex);
+}
+
 static char *base64(const uint8_t *der, size_t len)
 {
     char *b64 = malloc(4 * ((len + 2) / 3) + 1);

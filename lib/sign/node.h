@@ -22,6 +22,9 @@ int fb_node_write(fb_buf *out, const char *name, fb_sig_alg alg, int64_t when, X
  * keys, SHA-256 otherwise. out: 65 bytes. */
 int fb_node_seal_hash(X509 *cert, char out[65]);
 
+/* The certificate's serial as SerialNumber writes it (upper-case hex). */
+void fb_node_serial(X509 *cert, char *out, size_t size);
+
 /* "yyyyMMddHHmmss" in China Standard Time (UTC+8, no daylight saving). */
 void fb_node_time(int64_t when, char out[15]);
 

@@ -81,14 +81,19 @@ done
 expect_grep "叁佰叁拾捌元伍角整" "$work/show.txt" "show has the amount in capitals"
 expect_grep "未签名" "$work/show.txt" "show has the signature state"
 
-# demo: runs in a fresh folder and leaves valid bills there.
+# demo: runs the whole chain in a fresh folder and leaves its bills there.
 "$FBILL" demo --dir "$work/demo" >"$work/demo.txt" 2>&1; expect_status 0 $? "demo"
-[ "$(ls "$work/demo"/*.xml | wc -l)" = 5 ] && ok || fail "demo writes five bills"
-"$FBILL" check "$work/demo"/*.xml >/dev/null; expect_status 0 $? "demo bills are valid"
+[ "$(ls "$work/demo/bills"/*.xml | wc -l)" = 5 ] && ok || fail "demo writes five bills"
+"$FBILL" check "$work/demo/bills"/*.xml "$work/demo/sealed/donation.xml" >/dev/null
+expect_status 0 $? "demo bills are valid"
+[ "$(ls "$work/demo/sealed"/*.xml | wc -l)" = 6 ] && ok || fail "demo seals five bills and tampers one"
 expect_grep "refused" "$work/demo.txt" "demo shows a hostile file refused"
+expect_grep "5 bills passed, 1 caught" "$work/demo.txt" "demo verifies and catches the tampered bill"
+expect_grep "HASH_FAILURE" "$work/demo.txt" "demo names why the tampered bill failed"
+"$FBILL" demo --dir "$work/demo" >/dev/null 2>&1; expect_status 1 $? "demo refuses a used folder"
 TMPDIR=$work "$FBILL" demo >"$work/demo2.txt" 2>&1; expect_status 0 $? "demo in a temporary folder"
-dir=$(sed -n 's/^Done\. The bills are in //p' "$work/demo2.txt")
-[ -n "$dir" ] && [ -f "$dir/donation.xml" ] && ok || fail "demo names the folder it used"
+dir=$(sed -n 's/^Done\. Everything is in //p' "$work/demo2.txt")
+[ -n "$dir" ] && [ -f "$dir/sealed/donation.xml" ] && ok || fail "demo names the folder it used"
 
 echo "cli: $checks checks, $failures failures"
 [ "$failures" = 0 ]
