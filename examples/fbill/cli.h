@@ -23,6 +23,15 @@ int cmd_demo(int argc, char **argv);
 int cmd_token(int argc, char **argv);
 int cmd_issue(int argc, char **argv);
 int cmd_seal(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+
+/* Append text to a buffer (the public API fills buffers; fbill writes
+ * reports into its own). */
+void cli_buf_puts(fb_buf *buf, const char *s);
+
+/* Read a whole file of at most max bytes; -1 with the reason in why. */
+int cli_read_file(const char *path, size_t max, uint8_t **data, size_t *len, char *why,
+                  size_t why_size);
 
 /* Print "fbill: " + message to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

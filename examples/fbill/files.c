@@ -1,5 +1,6 @@
 /* Output files for fbill: written whole or not at all. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -56,4 +57,47 @@ int cli_load_exit(int status)
 {
     return status == FB_EIO || status == FB_EARG || status == FB_ENOMEM ? EXIT_USAGE
                                                                          : EXIT_BAD_BILL;
+}
+
+void cli_buf_puts(fb_buf *buf, const char *s)
+{
+    size_t n = strlen(s);
+    if (buf->size + n + 1 > buf->asize) {
+        size_t cap = buf->asize ? buf->asize : 512;
+        while (cap < buf->size + n + 1)
+            cap *= 2;
+        uint8_t *p = realloc(buf->ptr, cap);
+        if (!p)
+            return;
+        buf->ptr = p;
+        buf->asize = cap;
+    }
+    memcpy(buf->ptr + buf->size, s, n + 1);
+    buf->size += n;
+}
+
+int cli_read_file(const char *path, size_t max, uint8_t **data, size_t *len, char *why,
+                  size_t why_size)
+{
+    /* Read here, bounded, and let fb_verify parse once. */
+    FILE *f = fopen(path, "rb");
+    *data = NULL;
+    *len = 0;
+    if (!f) {
+        snprintf(why, why_size, "cannot read the file: %s", strerror(errno));
+        return -1;
+    }
+    uint8_t *buf = malloc(max + 1);
+    size_t n = buf ? fread(buf, 1, max + 1, f) : 0;
+    int err = ferror(f);
+    fclose(f);
+    if (!buf || err || n > max) {
+        snprintf(why, why_size, !buf ? "out of memory" : err ? "cannot read the file"
+                 : "the file is larger than the limit of %zu bytes", max);
+        free(buf);
+        return -1;
+    }
+    *data = buf;
+    *len = n;
+    return 0;
 }

@@ -7,6 +7,7 @@
 #include <openssl/objects.h>
 #include <openssl/x509v3.h>
 #include "cms/cms.h"
+#include "common/asn1time.h"
 #include "cms/der.h"
 #include "cms/oids.h"
 
@@ -76,27 +77,12 @@ static int map_algorithm(walk *w)
     return FB_OK;
 }
 
-/* Days from 1970-01-01 to a civil date (proleptic Gregorian). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
 static bool read_time(const uint8_t *whole, size_t len, int64_t *out)
 {
     const uint8_t *p = whole;
     ASN1_TIME *t = d2i_ASN1_TIME(NULL, &p, (long)len);
-    struct tm tm;
-    bool ok = t && p == whole + len && ASN1_TIME_to_tm(t, &tm);
+    bool ok = t && p == whole + len && fb_asn1_time_seconds(t, out);
     ASN1_TIME_free(t);
-    if (ok)
-        *out = days_from_civil(tm.tm_year + 1900, (unsigned)tm.tm_mon + 1, (unsigned)tm.tm_mday) *
-                   86400 + tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec;
     return ok;
 }
 

@@ -25,6 +25,9 @@ fb_chain_result fb_chain_check(const fb_trust *trust, X509 *leaf, STACK_OF(X509)
 /* Give an SM2 certificate the distinguishing ID its signature needs. */
 int fb_chain_prepare_sm2(X509 *cert, const char *id);
 
+/* Drop cached paths (the trust anchors or intermediates changed). */
+void fb_chain_forget(fb_trust *trust);
+
 /* Whether revocation lists were configured. */
 int fb_trust_has_crls(const fb_trust *trust);
 

@@ -10,13 +10,7 @@
 #include "ports/alg.h"
 #include "verify/chain.h"
 
-struct fb_trust {
-    X509_STORE *store;
-    STACK_OF(X509) *intermediates;
-    size_t anchors;
-    int crls;
-    char *sm2_id;
-};
+#include "verify/trustint.h"
 
 int fb_trust_new(fb_trust **out)
 {
@@ -24,10 +18,12 @@ int fb_trust_new(fb_trust **out)
         return fb_fail(FB_EARG, "fb_trust_new: NULL output");
     fb_trust *t = calloc(1, sizeof *t);
     if (!t || !(t->store = X509_STORE_new()) || !(t->intermediates = sk_X509_new_null()) ||
-        !(t->sm2_id = fb_strdup(FB_SM2_DEFAULT_ID))) {
+        !(t->sm2_id = fb_strdup(FB_SM2_DEFAULT_ID)) ||
+        !(t->paths = calloc(FB_PATH_CACHE_SIZE, sizeof *t->paths))) {
         fb_trust_free(t);
         return fb_fail_oom();
     }
+    pthread_mutex_init(&t->paths_lock, NULL);
     *out = t;
     return FB_OK;
 }
@@ -36,6 +32,9 @@ void fb_trust_free(fb_trust *t)
 {
     if (!t)
         return;
+    if (t->paths)
+        pthread_mutex_destroy(&t->paths_lock);
+    free(t->paths);
     X509_STORE_free(t->store);
     sk_X509_pop_free(t->intermediates, X509_free);
     free(t->sm2_id);
@@ -150,12 +149,18 @@ static int add_path(fb_trust *t, const char *path, int (*add)(fb_trust *, X509 *
 
 int fb_trust_add_anchors(fb_trust *t, const char *path)
 {
-    return add_path(t, path, add_anchor);
+    int rc = add_path(t, path, add_anchor);
+    if (t)
+        fb_chain_forget(t);
+    return rc;
 }
 
 int fb_trust_add_intermediates(fb_trust *t, const char *path)
 {
-    return add_path(t, path, add_intermediate);
+    int rc = add_path(t, path, add_intermediate);
+    if (t)
+        fb_chain_forget(t);
+    return rc;
 }
 
 int fb_trust_add_crl(fb_trust *t, const char *path)
@@ -182,56 +187,3 @@ int fb_trust_add_crl(fb_trust *t, const char *path)
     return FB_OK;
 }
 
-static fb_chain_result classify(int err)
-{
-    switch (err) {
-    case X509_V_ERR_CERT_HAS_EXPIRED: return FB_CHAIN_EXPIRED;
-    case X509_V_ERR_CERT_NOT_YET_VALID: return FB_CHAIN_NOT_YET_VALID;
-    case X509_V_ERR_CERT_REVOKED: return FB_CHAIN_REVOKED;
-    case X509_V_ERR_UNABLE_TO_GET_CRL: return FB_CHAIN_NO_REVOCATION;
-    default: return FB_CHAIN_NO_PATH;
-    }
-}
-
-fb_chain_result fb_chain_check(const fb_trust *t, X509 *leaf, STACK_OF(X509) *extra,
-                               int64_t at, char *why, size_t why_size)
-{
-    char subject[256];
-    fb_alg_name_line(X509_get_subject_name(leaf), subject, sizeof subject);
-    uint32_t ku = X509_get_key_usage(leaf);
-    if (ku != UINT32_MAX && !(ku & (KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION))) {
-        snprintf(why, why_size, "the certificate %s may not sign documents (key usage)", subject);
-        return FB_CHAIN_KEY_USAGE;
-    }
-    STACK_OF(X509) *untrusted = sk_X509_dup(t->intermediates);
-    /* Certificates that came with a signature need the SM2 ID too. */
-    fb_chain_prepare_sm2(leaf, t->sm2_id);
-    for (int i = 0; untrusted && extra && i < sk_X509_num(extra); i++) {
-        fb_chain_prepare_sm2(sk_X509_value(extra, i), t->sm2_id);
-        sk_X509_push(untrusted, sk_X509_value(extra, i));
-    }
-    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
-    fb_chain_result res = FB_CHAIN_NO_PATH;
-    if (ctx && untrusted && X509_STORE_CTX_init(ctx, t->store, leaf, untrusted)) {
-        X509_VERIFY_PARAM *p = X509_STORE_CTX_get0_param(ctx);
-        X509_VERIFY_PARAM_set_time(p, (time_t)at);
-        if (t->crls)
-            X509_VERIFY_PARAM_set_flags(p, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
-        if (X509_verify_cert(ctx) == 1) {
-            res = FB_CHAIN_OK;
-        } else {
-            int err = X509_STORE_CTX_get_error(ctx);
-            X509 *bad = X509_STORE_CTX_get_current_cert(ctx);
-            char who[256] = "";
-            fb_alg_name_line(X509_get_subject_name(bad ? bad : leaf), who, sizeof who);
-            res = classify(err);
-            snprintf(why, why_size, "certificate %s: %s", who, X509_verify_cert_error_string(err));
-        }
-    } else {
-        snprintf(why, why_size, "cannot check the certificate path of %s", subject);
-    }
-    X509_STORE_CTX_free(ctx);
-    sk_X509_free(untrusted);
-    ERR_clear_error();
-    return res;
-}

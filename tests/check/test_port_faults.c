@@ -206,13 +206,44 @@ static const char *uri(const char *label, const char *query)
     return b;
 }
 
+/* The ports a test opened and has not closed: the teardown closes them
+ * after a failed assertion, so that the module is finalised and the next
+ * test starts with a fresh shim even without CK_FORK. */
+static fb_port *open_ports[8];
+
 static fb_port *open_ok(const char *u, const fb_port_options *o)
 {
     fb_port *p = NULL;
     int rc = fb_port_open(&p, u, o);
     ck_assert_msg(rc == FB_OK && p != NULL, "fb_port_open(%s): status %d: %s", u, rc,
                   fb_last_error());
-    return p;
+    for (size_t i = 0; i < sizeof open_ports / sizeof *open_ports; i++)
+        if (!open_ports[i]) {
+            open_ports[i] = p;
+            return p;
+        }
+    ck_abort_msg("too many open ports");
+    return NULL;
+}
+
+static void port_close(fb_port *p)
+{
+    for (size_t i = 0; i < sizeof open_ports / sizeof *open_ports; i++)
+        if (open_ports[i] == p)
+            open_ports[i] = NULL;
+    fb_port_close(p);
+}
+
+static void ports_teardown(void)
+{
+    alarm(0);
+    for (size_t i = 0; i < sizeof open_ports / sizeof *open_ports; i++)
+        if (open_ports[i])
+            port_close(open_ports[i]);
+    if (fault_file[0])
+        unlink(fault_file);
+    if (call_log[0])
+        unlink(call_log);
 }
 
 static const char *serial_of(const char *token_var)
@@ -413,7 +444,7 @@ START_TEST(recovers_from_one_failure)
                   calls_text(&c, mark));
     calls_free(&c);
     sign_ok1(p); /* and it stays usable */
-    fb_port_close(p);
+    port_close(p);
 }
 END_TEST
 
@@ -446,7 +477,7 @@ START_TEST(second_failure_is_returned)
                       calls_count(&c, mark, (size_t)-1, "C_Login", 0, 1) >= 1,
                   "%s: the next signature must reconnect:%s", name, calls_text(&c, mark));
     calls_free(&c);
-    fb_port_close(p);
+    port_close(p);
 }
 END_TEST
 
@@ -462,7 +493,7 @@ START_TEST(second_failure_names_both_codes)
     ck_assert_msg(strstr(msg, "CKR_SESSION_HANDLE_INVALID") < strstr(msg, "CKR_DEVICE_ERROR"),
                   "the first failure first: %s", msg);
     sign_ok1(p); /* the rules fired on calls 1 and 2 only */
-    fb_port_close(p);
+    port_close(p);
 }
 END_TEST
 
@@ -486,7 +517,7 @@ START_TEST(token_not_present_fails_at_once)
                   "no reconnection within the failing call:%s", calls_text(&c, mark));
     calls_free(&c);
     sign_ok1(p); /* the key is back: the next signature works */
-    fb_port_close(p);
+    port_close(p);
 }
 END_TEST
 
@@ -509,7 +540,7 @@ START_TEST(token_gone_then_back)
     set_faults("");
     sign_ok1(p);
     sign_ok1(p);
-    fb_port_close(p);
+    port_close(p);
 }
 END_TEST
 
@@ -530,7 +561,7 @@ START_TEST(open_session_fails_during_recovery)
     ck_assert_msg(now_ms() - t0 < 3000, "two failing signatures took %.0f ms", now_ms() - t0);
     set_faults("");
     sign_ok1(p);
-    fb_port_close(p);
+    port_close(p);
     alarm(0);
 }
 END_TEST
@@ -554,7 +585,7 @@ START_TEST(wrong_certificate_ecdsa)
     ck_assert_str_eq(fb_port_profile(p), "ecdsa");
     assert_discarded(p);
     assert_discarded(p);
-    fb_port_close(p);
+    port_close(p);
 }
 END_TEST
 
@@ -566,7 +597,7 @@ START_TEST(wrong_certificate_sm2)
     fb_port *p = open_ok(uri("port-sm2", "pin-value=" PIN), &o);
     ck_assert_str_eq(fb_port_profile(p), "sm2-tass");
     assert_discarded(p);
-    fb_port_close(p);
+    port_close(p);
 }
 END_TEST
 
@@ -582,7 +613,7 @@ START_TEST(token_hashes_with_another_id)
     ck_assert_msg(strstr(fb_port_describe(p), "token hashes") != NULL, "%s",
                   fb_port_describe(p));
     assert_discarded(p);
-    fb_port_close(p);
+    port_close(p);
 }
 END_TEST
 
@@ -641,7 +672,7 @@ START_TEST(wrong_pin_locks_and_is_never_retried)
                   "a locked token must not be sent the PIN:%s", calls_text(&c, mark));
     calls_free(&c);
     sign_ok1(holder); /* the other token is not affected */
-    fb_port_close(holder);
+    port_close(holder);
 }
 END_TEST
 
@@ -671,7 +702,7 @@ START_TEST(pin_wrong_midrun_first_signature_is_epin)
                   "(%s), expected FB_EPIN: %s", rc, fb_status_str(rc), msg);
     assert_names_token(msg, "port-1", "TOKEN_port_1_SERIAL");
     ck_assert_msg(strstr(msg, "CKR_PIN_INCORRECT") != NULL, "%s", msg);
-    fb_port_close(p);
+    port_close(p);
 }
 END_TEST
 
@@ -703,7 +734,7 @@ START_TEST(pin_wrong_midrun_never_retried)
     ck_assert_msg(calls_count(&c, mark, (size_t)-1, "C_Sign", 0, ANY) == 1,
                   "signed after the PIN was refused:%s", calls_text(&c, mark));
     calls_free(&c);
-    fb_port_close(p);
+    port_close(p);
 }
 END_TEST
 
@@ -717,7 +748,7 @@ START_TEST(pin_pad_login)
     calls_free(&c);
     sign_ok1(p);
     sign_ok1(p);
-    fb_port_close(p);
+    port_close(p);
 }
 END_TEST
 
@@ -756,7 +787,7 @@ START_TEST(always_authenticate)
         at = init + 3;
     }
     calls_free(&c);
-    fb_port_close(p);
+    port_close(p);
 }
 END_TEST
 
@@ -827,7 +858,7 @@ static void sm2_port_signs(const fb_port_options *o, const char *profile, int to
     cli_verify_sm2(sig, len, id, 1);
     cli_verify_sm2(sig, len, other, 0);
     sign_ok1(p);
-    fb_port_close(p);
+    port_close(p);
 }
 
 START_TEST(sm2_tass_raw)
@@ -994,8 +1025,8 @@ START_TEST(ports_sign_in_parallel)
                   "2 ports x %d signatures took %.0f ms in parallel, one port alone %.0f ms: "
                   "the ports' token calls are serialised by a shared lock",
                   N_SIGS, parallel, serial);
-    fb_port_close(a);
-    fb_port_close(b);
+    port_close(a);
+    port_close(b);
 }
 END_TEST
 
@@ -1019,7 +1050,7 @@ START_TEST(one_port_many_threads)
     ck_assert_msg(calls_count(&c, 0, (size_t)-1, "C_Sign", ANY, ANY) == n && n == 40,
                   "40 clean C_Sign calls expected, got %zu of %zu", n, c.n);
     calls_free(&c);
-    fb_port_close(a);
+    port_close(a);
 }
 END_TEST
 
@@ -1029,6 +1060,7 @@ Suite *fbt_suite(void)
 
     TCase *tc = tcase_create("recovery");
     tcase_add_unchecked_fixture(tc, tokens_setup, NULL);
+    tcase_add_checked_fixture(tc, NULL, ports_teardown);
     tcase_set_timeout(tc, 30);
     tcase_add_loop_test(tc, recovers_from_one_failure, 0, N_RECOVERABLE);
     tcase_add_loop_test(tc, second_failure_is_returned, 0, N_RECOVERABLE);
@@ -1040,6 +1072,7 @@ Suite *fbt_suite(void)
 
     tc = tcase_create("verify");
     tcase_add_unchecked_fixture(tc, tokens_setup, NULL);
+    tcase_add_checked_fixture(tc, NULL, ports_teardown);
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, wrong_certificate_ecdsa);
     tcase_add_test(tc, wrong_certificate_sm2);
@@ -1048,6 +1081,7 @@ Suite *fbt_suite(void)
 
     tc = tcase_create("pin");
     tcase_add_unchecked_fixture(tc, tokens_setup, NULL);
+    tcase_add_checked_fixture(tc, NULL, ports_teardown);
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, wrong_pin_locks_and_is_never_retried);
     tcase_add_test(tc, pin_wrong_midrun_first_signature_is_epin);
@@ -1059,6 +1093,7 @@ Suite *fbt_suite(void)
 
     tc = tcase_create("sm2");
     tcase_add_unchecked_fixture(tc, tokens_setup, NULL);
+    tcase_add_checked_fixture(tc, NULL, ports_teardown);
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, sm2_tass_raw);
     tcase_add_test(tc, sm2_tass_token_hashes);
@@ -1074,6 +1109,7 @@ Suite *fbt_suite(void)
 
     tc = tcase_create("parallel");
     tcase_add_unchecked_fixture(tc, tokens_setup, NULL);
+    tcase_add_checked_fixture(tc, NULL, ports_teardown);
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, ports_sign_in_parallel);
     tcase_add_test(tc, one_port_many_threads);

@@ -1,0 +1,172 @@
+/* Certificate path checks. A path is built and its signatures checked once
+ * per leaf certificate, independent of time; each bill then only compares
+ * its signing time with the path's validity window. With CRLs configured
+ * revocation depends on time as well, so every check runs in full. */
+#include <stdio.h>
+#include <string.h>
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+#include "common/asn1time.h"
+#include "common/internal.h"
+#include "ports/alg.h"
+#include "verify/trustint.h"
+
+static fb_chain_result classify(int err)
+{
+    switch (err) {
+    case X509_V_ERR_CERT_HAS_EXPIRED: return FB_CHAIN_EXPIRED;
+    case X509_V_ERR_CERT_NOT_YET_VALID: return FB_CHAIN_NOT_YET_VALID;
+    case X509_V_ERR_CERT_REVOKED: return FB_CHAIN_REVOKED;
+    case X509_V_ERR_UNABLE_TO_GET_CRL: return FB_CHAIN_NO_REVOCATION;
+    default: return FB_CHAIN_NO_PATH;
+    }
+}
+
+static void subject_of(X509 *x, char *out, size_t size)
+{
+    fb_alg_name_line(X509_get_subject_name(x), out, size);
+}
+
+/* The validity window of a built path: its certificates are all valid
+ * between the latest notBefore and the earliest notAfter. */
+static bool window(X509_STORE_CTX *ctx, fb_path_entry *e)
+{
+    STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(ctx);
+    e->not_before = INT64_MIN;
+    e->not_after = INT64_MAX;
+    for (int i = 0; chain && i < sk_X509_num(chain); i++) {
+        X509 *x = sk_X509_value(chain, i);
+        int64_t nb, na;
+        if (!fb_asn1_time_seconds(X509_get0_notBefore(x), &nb) ||
+            !fb_asn1_time_seconds(X509_get0_notAfter(x), &na))
+            return false;
+        if (nb > e->not_before) {
+            e->not_before = nb;
+            subject_of(x, e->nb_subject, sizeof e->nb_subject);
+        }
+        if (na < e->not_after) {
+            e->not_after = na;
+            subject_of(x, e->na_subject, sizeof e->na_subject);
+        }
+    }
+    return chain != NULL;
+}
+
+/* One X509_verify_cert; at < 0 means "at no particular time". */
+static fb_chain_result build(const fb_trust *t, X509 *leaf, STACK_OF(X509) *untrusted,
+                             int64_t at, fb_path_entry *e, char *why, size_t why_size)
+{
+    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+    fb_chain_result res = FB_CHAIN_NO_PATH;
+    if (ctx && X509_STORE_CTX_init(ctx, t->store, leaf, untrusted)) {
+        X509_VERIFY_PARAM *p = X509_STORE_CTX_get0_param(ctx);
+        if (at < 0)
+            X509_VERIFY_PARAM_set_flags(p, X509_V_FLAG_NO_CHECK_TIME);
+        else
+            X509_VERIFY_PARAM_set_time(p, (time_t)at);
+        if (t->crls)
+            X509_VERIFY_PARAM_set_flags(p, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
+        if (X509_verify_cert(ctx) == 1) {
+            res = e && !window(ctx, e) ? FB_CHAIN_NO_PATH : FB_CHAIN_OK;
+        } else {
+            int err = X509_STORE_CTX_get_error(ctx);
+            X509 *bad = X509_STORE_CTX_get_current_cert(ctx);
+            char who[256];
+            subject_of(bad ? bad : leaf, who, sizeof who);
+            res = classify(err);
+            snprintf(why, why_size, "certificate %s: %s", who, X509_verify_cert_error_string(err));
+        }
+    } else {
+        snprintf(why, why_size, "cannot check the certificate path");
+    }
+    X509_STORE_CTX_free(ctx);
+    ERR_clear_error();
+    return res;
+}
+
+static fb_path_entry *slot(const fb_trust *t, const uint8_t key[32])
+{
+    uint64_t h;
+    memcpy(&h, key, sizeof h);
+    return &t->paths[h % FB_PATH_CACHE_SIZE];
+}
+
+static fb_chain_result in_window(const fb_path_entry *e, int64_t at, char *why, size_t size)
+{
+    if (at < e->not_before) {
+        snprintf(why, size, "certificate %s: certificate is not yet valid", e->nb_subject);
+        return FB_CHAIN_NOT_YET_VALID;
+    }
+    if (at > e->not_after) {
+        snprintf(why, size, "certificate %s: certificate has expired", e->na_subject);
+        return FB_CHAIN_EXPIRED;
+    }
+    return FB_CHAIN_OK;
+}
+
+/* Without CRLs: the cached path, or a new one put in the cache. Only paths
+ * that were built are cached; a failure is tried afresh each time, since
+ * another bill may carry the intermediate that was missing. */
+static fb_chain_result cached(fb_trust *t, X509 *leaf, STACK_OF(X509) *untrusted, int64_t at,
+                              char *why, size_t why_size)
+{
+    uint8_t key[32];
+    unsigned int n;
+    if (!X509_digest(leaf, EVP_sha256(), key, &n))
+        return build(t, leaf, untrusted, at, NULL, why, why_size);
+    fb_path_entry e;
+    pthread_mutex_lock(&t->paths_lock);
+    fb_path_entry *s = slot(t, key);
+    bool hit = s->used && !memcmp(s->leaf, key, sizeof key);
+    if (hit)
+        e = *s;
+    pthread_mutex_unlock(&t->paths_lock);
+    if (!hit) {
+        fb_chain_result res = build(t, leaf, untrusted, -1, &e, why, why_size);
+        if (res != FB_CHAIN_OK)
+            return res;
+        e.used = true;
+        memcpy(e.leaf, key, sizeof key);
+        pthread_mutex_lock(&t->paths_lock);
+        *slot(t, key) = e;
+        pthread_mutex_unlock(&t->paths_lock);
+    }
+    return in_window(&e, at, why, why_size);
+}
+
+fb_chain_result fb_chain_check(const fb_trust *ct, X509 *leaf, STACK_OF(X509) *extra, int64_t at,
+                               char *why, size_t why_size)
+{
+    /* The cache is the one part of a trust object that changes after
+     * loading; it is behind its own lock. */
+    fb_trust *t = (fb_trust *)ct;
+    char subject[256];
+    subject_of(leaf, subject, sizeof subject);
+    uint32_t ku = X509_get_key_usage(leaf);
+    if (ku != UINT32_MAX && !(ku & (KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION))) {
+        snprintf(why, why_size, "the certificate %s may not sign documents (key usage)", subject);
+        return FB_CHAIN_KEY_USAGE;
+    }
+    STACK_OF(X509) *untrusted = sk_X509_dup(t->intermediates);
+    if (!untrusted) {
+        snprintf(why, why_size, "out of memory");
+        return FB_CHAIN_NO_PATH;
+    }
+    /* Certificates that came with a signature need the SM2 ID too. */
+    fb_chain_prepare_sm2(leaf, t->sm2_id);
+    for (int i = 0; extra && i < sk_X509_num(extra); i++) {
+        fb_chain_prepare_sm2(sk_X509_value(extra, i), t->sm2_id);
+        sk_X509_push(untrusted, sk_X509_value(extra, i));
+    }
+    fb_chain_result res = t->crls ? build(t, leaf, untrusted, at, NULL, why, why_size)
+                                  : cached(t, leaf, untrusted, at, why, why_size);
+    sk_X509_free(untrusted);
+    return res;
+}
+
+void fb_chain_forget(fb_trust *t)
+{
+    pthread_mutex_lock(&t->paths_lock);
+    memset(t->paths, 0, FB_PATH_CACHE_SIZE * sizeof *t->paths);
+    pthread_mutex_unlock(&t->paths_lock);
+}
