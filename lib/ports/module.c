@@ -60,6 +60,22 @@ static int load(const char *path, fb_module *m)
     return FB_OK;
 }
 
+int fb_module_reinitialize(fb_module *mod)
+{
+    pthread_mutex_lock(&registry_lock);
+    int rc = FB_ERROR;
+    if (mod->refs == 1 && mod->finalize) {
+        CK_C_INITIALIZE_ARGS args = { .flags = CKF_OS_LOCKING_OK };
+        mod->f->C_Finalize(NULL);
+        CK_RV rv = mod->f->C_Initialize(&args);
+        rc = rv == CKR_OK ? FB_OK : FB_ETOKEN;
+        /* Not initialised now: nothing to finalise at release. */
+        mod->finalize = rv == CKR_OK;
+    }
+    pthread_mutex_unlock(&registry_lock);
+    return rc;
+}
+
 static void unload(fb_module *m)
 {
     if (m->finalize)

@@ -16,6 +16,11 @@ int fb_module_acquire(const char *path, fb_module **out);
 /* Drop one reference; the last one finalises and unloads the module. */
 void fb_module_release(fb_module *mod);
 
+/* C_Finalize and C_Initialize again, but only when the caller holds the
+ * one reference and fiscalbill initialised the module: never under another
+ * port's feet. FB_OK when it was done. */
+int fb_module_reinitialize(fb_module *mod);
+
 CK_FUNCTION_LIST_PTR fb_module_functions(const fb_module *mod);
 const char *fb_module_path(const fb_module *mod);
 

@@ -111,9 +111,18 @@ static int reconnect(p11 *p)
 {
     drop_session(p);
     fb_p11uri same = { .token = p->token.label, .serial = p->token.serial };
-    if (fb_token_find(p->f, &same, &p->slot, &p->token))
+    int rc = fb_token_find(p->f, &same, &p->slot, &p->token);
+    /* A module whose link to its token broke (p11-kit's client after its
+     * server process died) reconnects only in C_Initialize: when this port
+     * is the module's one user, initialise it again and look once more. */
+    if (rc == FB_ETOKEN && fb_module_reinitialize(p->mod) == FB_OK)
+        rc = fb_token_find(p->f, &same, &p->slot, &p->token);
+    if (rc == FB_ENOTFOUND)
         return fb_fail(FB_ETOKEN, "no key in port %s: the token is not present", p->name);
-    int rc = connect(p);
+    if (rc)
+        return fb_fail(FB_ETOKEN, "%s: the token cannot be reached: %s", p->name,
+                       fb_last_error());
+    rc = connect(p);
     if (!rc && fb_token_find_key(p->f, p->session, p->key_id, p->key_id_len, NULL, &p->key))
         rc = fb_fail(FB_ETOKEN, "%s: the key is gone after reconnecting: %s", p->name,
                      fb_last_error());
@@ -199,9 +208,12 @@ static int p11_sign(void *impl, const uint8_t *msg, size_t msg_len, const uint8_
     if (!recoverable(rv))
         return sign_failed(p, rv);
     CK_RV first = rv;
-    if (reconnect(p))
-        return fb_fail(FB_ETOKEN, "%s: signing failed (%s) and reconnecting failed: %s",
-                       p->name, fb_ckr_name(first), fb_last_error());
+    int rc = reconnect(p);
+    if (rc == FB_EPIN)
+        return rc; /* the refusal names the token and says it is final */
+    if (rc)
+        return fb_fail(rc, "%s: signing failed (%s) and reconnecting failed: %s", p->name,
+                       fb_ckr_name(first), fb_last_error());
     *out_len = room;
     rv = token_sign(p, msg, msg_len, dgst, out, out_len);
     if (rv == CKR_OK)

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <openssl/pem.h>
 #include "common/internal.h"
+#include "common/sigpipe.h"
 #include "ports/portint.h"
 
 int fb_port_read_cert(const char *path, X509 **out)
@@ -64,8 +65,12 @@ int fb_port_open(fb_port **out, const char *uri, const fb_port_options *options)
     int rc = (port->sm2_id = fb_strdup(id)) ? FB_OK : FB_ENOMEM;
     if (rc == FB_OK && !strncmp(uri, "file:", 5))
         rc = fb_soft_open(port, uri + 5, options);
-    else if (rc == FB_OK && !strncmp(uri, "pkcs11:", 7))
+    else if (rc == FB_OK && !strncmp(uri, "pkcs11:", 7)) {
+        fb_sigpipe_guard guard;
+        fb_sigpipe_block(&guard);
         rc = fb_p11_open(port, uri, options);
+        fb_sigpipe_restore(&guard);
+    }
     else if (rc == FB_OK)
         rc = fb_fail(FB_EARG, "a port is named by a pkcs11: or file: URI");
     if (rc) {
@@ -107,9 +112,12 @@ int fb_port_sign(fb_port *port, const void *msg, size_t msg_len, uint8_t *sig, s
     /* Hashing needs no lock: only the token calls are serialised. */
     int rc = fb_alg_digest(port->alg, port->pub, port->sm2_id, msg, msg_len, dgst);
     if (!rc) {
+        fb_sigpipe_guard guard;
+        fb_sigpipe_block(&guard);
         pthread_mutex_lock(&port->lock);
         rc = port->backend->sign(port->impl, msg, msg_len, dgst, raw, &raw_len);
         pthread_mutex_unlock(&port->lock);
+        fb_sigpipe_restore(&guard);
     }
     if (!rc)
         rc = normalise(port, raw, raw_len, der, &der_len);

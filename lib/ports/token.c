@@ -83,8 +83,10 @@ int fb_token_find(CK_FUNCTION_LIST_PTR f, const fb_p11uri *u, CK_SLOT_ID *slot,
     CK_SLOT_ID slots[MAX_SLOTS];
     CK_ULONG n = MAX_SLOTS;
     CK_RV rv = f->C_GetSlotList(CK_TRUE, slots, &n);
+    if (rv == CKR_TOKEN_NOT_PRESENT || rv == CKR_DEVICE_REMOVED)
+        return fb_fail(FB_ENOTFOUND, "no token is present (%s)", fb_ckr_name(rv));
     if (rv != CKR_OK && rv != CKR_BUFFER_TOO_SMALL)
-        return fb_fail(FB_ETOKEN, "cannot list the slots: %s", fb_ckr_name(rv));
+        return fb_fail(FB_ETOKEN, "the module cannot list its slots: %s", fb_ckr_name(rv));
     char matched[1024] = "", seen[1024] = "";
     size_t n_match = 0;
     int failed = 0;
@@ -220,7 +222,9 @@ int fb_token_mechanisms(CK_FUNCTION_LIST_PTR f, CK_SLOT_ID slot, CK_MECHANISM_TY
     if (rv == CKR_OK && count > 4096)
         rv = CKR_GENERAL_ERROR;
     if (rv == CKR_OK && count) {
-        *mechs = calloc(count, sizeof **mechs);
+        /* One spare element: p11-kit 0.24's client reads one past the
+         * caller's array (fixed in 0.25). */
+        *mechs = calloc(count + 1, sizeof **mechs);
         if (!*mechs)
             return fb_fail_oom();
         rv = f->C_GetMechanismList(slot, *mechs, &count);
