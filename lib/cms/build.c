@@ -304,7 +304,7 @@ int fb_cms_sign(fb_port *port, const void *data, size_t len, const fb_sign_optio
     if (!rc) rc = fb_port_sign(port, set.ptr, set.size, sig, &sig_len);
     if (!rc) rc = signed_data(out, &s, &attrs, sig, sig_len);
     if (rc && out->ptr)
-        out->size = start;
+        out->size = start, out->ptr[start] = '\0';
     fb_buf_dispose(&attrs);
     fb_buf_dispose(&set);
     X509_free(s.cert);

@@ -36,11 +36,19 @@ int fb_node_seal_hash(X509 *cert, char out[65])
     return FB_OK;
 }
 
+/* Upper-case hex without leading zeros (BN_bn2hex writes whole bytes). */
 static char *serial_hex(X509 *cert)
 {
     BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), NULL);
     char *hex = bn ? BN_bn2hex(bn) : NULL;
     BN_free(bn);
+    if (hex) {
+        char *digits = hex + (hex[0] == '-');
+        size_t skip = strspn(digits, "0");
+        if (digits[skip] == '\0' && skip)
+            skip--;
+        memmove(digits, digits + skip, strlen(digits + skip) + 1);
+    }
     return hex;
 }
 
@@ -113,16 +121,24 @@ static int decode_value(const char *b64, uint8_t **der, size_t *len)
 static int fields_agree(const fb_document *doc, size_t i, const fb_cms *cms, const char *node,
                         fb_cms_fault *fault)
 {
+    static const char *const children[] = { "SignatureFormat", "SignatureAlgorithm",
+                                             "SignatureTime", "SerialNumber" };
+    for (size_t k = 0; k < FB_ARRAY_LEN(children); k++)
+        if (!fb_document_signature_value(doc, i, children[k])) {
+            char why[80];
+            snprintf(why, sizeof why, "%s is missing", children[k]);
+            return node_fail(fault, FB_CMS_FORMAT, node, why);
+        }
     const char *format = fb_document_signature_value(doc, i, "SignatureFormat");
     const char *alg = fb_document_signature_value(doc, i, "SignatureAlgorithm");
     const char *serial = fb_document_signature_value(doc, i, "SerialNumber");
-    if (format && strcmp(format, "DETACH"))
+    if (strcmp(format, "DETACH"))
         return node_fail(fault, FB_CMS_UNSUPPORTED, node, "SignatureFormat is not DETACH");
-    if (alg && strcmp(alg, fb_sig_alg_name(cms->alg)))
+    if (strcmp(alg, fb_sig_alg_name(cms->alg)))
         return node_fail(fault, FB_CMS_FORMAT, node,
                          "SignatureAlgorithm does not match the signature's algorithm");
     char *hex = serial_hex(cms->cert);
-    bool same = !serial || (hex && !strcasecmp(serial, hex));
+    bool same = hex && !strcasecmp(serial, hex);
     OPENSSL_free(hex);
     if (!same)
         return node_fail(fault, FB_CMS_FORMAT, node,

@@ -282,7 +282,7 @@ static void setup(void)
     sh("cd '%s' && openssl ca -batch -config ca.cnf -in ec.csr -out expired.pem "
        "-startdate 20200101000000Z -enddate 20210101000000Z -extensions v3_leaf -notext",
        dir);
-    /* A serial of an odd number of hex digits (0xABC), and one with letters. */
+    /* A serial of an odd number of hex digits, with letters (0xABC). */
     sh("cd '%s' && openssl x509 -new -force_pubkey soft-ec.pub.pem -subj '/CN=Serial ABC' "
        "-CA '%s' -CAkey '%s' -sha256 -set_serial 0xABC -days 30 -extfile ca.cnf "
        "-extensions v3_leaf -out serial-abc.pem",
@@ -1721,8 +1721,6 @@ START_TEST(seal_hand_assembled)
     static const char *const words[] = { "InvoicingPartySeal", "SealHash", NULL };
     seal_refused(bureau, &doc, &o, FB_EINVALID, "InvoicingPartySeal/SealHash of another "
                  "certificate, signature valid", words);
-    /* An upper-case SealHash of the right certificate: the spec writes
-     * lower-case (§4). */
     free(doc.p);
     fb_trust_free(t);
     fb_bill_free(bill);
