@@ -55,7 +55,8 @@ extern const size_t sample_slug_count;
 extern const char sample_kinds_conf[];
 
 /* Render a bill for a person (fbill show). sig_count is the number of
- * signature nodes the document holds. */
-void show_bill(FILE *out, const fb_bill *bill, size_t sig_count);
+ * signature nodes the document holds; state, when not NULL, is the
+ * verification state line. */
+void show_bill(FILE *out, const fb_bill *bill, size_t sig_count, const char *state);
 
 #endif

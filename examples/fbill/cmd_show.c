@@ -115,7 +115,7 @@ static void total(FILE *out, const fb_bill *b)
     fprintf(out, "金额合计（小写）：%s\n", or_dash(fb_bill_get(b, FB_TOTAL_AMOUNT)));
 }
 
-static void seals(FILE *out, const fb_bill *b, size_t sig_count)
+static void seals(FILE *out, const fb_bill *b, size_t sig_count, const char *state)
 {
     line(out, "备    注", fb_bill_get(b, FB_REMARK));
     fprintf(out, "开 票 人：");
@@ -125,36 +125,70 @@ static void seals(FILE *out, const fb_bill *b, size_t sig_count)
             or_dash(fb_bill_get(b, FB_INVOICING_SEAL_ID)));
     fprintf(out, "财政部门监制章：%s（%s）\n", or_dash(fb_bill_get(b, FB_SUPERVISOR_SEAL_NAME)),
             or_dash(fb_bill_get(b, FB_SUPERVISOR_SEAL_ID)));
-    static const char *const state[] = {
+    static const char *const unverified[] = {
         "未签名（unsigned）",
         "已有开票单位签名，尚未核验（signed by the issuing unit, not verified）",
         "已有开票单位签名和财政监制签名，尚未核验（signed and sealed, not verified）",
     };
-    fprintf(out, "签名状态：%s\n", state[sig_count < 3 ? sig_count : 2]);
+    fprintf(out, "签名状态：%s\n", state ? state : unverified[sig_count < 3 ? sig_count : 2]);
     rule(out, "=");
 }
 
-void show_bill(FILE *out, const fb_bill *b, size_t sig_count)
+void show_bill(FILE *out, const fb_bill *b, size_t sig_count, const char *state)
 {
     header(out, b);
     items(out, b);
     total(out, b);
-    seals(out, b, sig_count);
+    seals(out, b, sig_count, state);
+}
+
+/* The verification state line of a signed bill, in words a clerk reads. */
+static void verified_state(const char *trust_path, const fb_document *doc, char *line,
+                           size_t size)
+{
+    static const char *const words[] = { "通过核验", "无法确定", "核验失败" };
+    fb_trust *trust = NULL;
+    fb_report *r = NULL;
+    size_t len;
+    const uint8_t *data = fb_document_data(doc, &len);
+    fb_verify_options o = FB_VERIFY_OPTIONS_INIT;
+    if (fb_trust_new(&trust) || fb_trust_add_anchors(trust, trust_path)) {
+        snprintf(line, size, "未核验：%s", fb_last_error());
+    } else {
+        o.trust = trust;
+        if (fb_verify(data, len, &o, &r) == FB_OK) {
+            fb_state st = fb_report_state(r);
+            snprintf(line, size, "%s（%s%s%s）：%s", words[st], fb_state_name(st),
+                     st == FB_PASSED ? "" : " ", fb_subindication_name(fb_report_subindication(r)),
+                     fb_report_sentence(r));
+        }
+    }
+    fb_report_free(r);
+    fb_trust_free(trust);
 }
 
 int cmd_show(int argc, char **argv)
 {
-    if (argc != 2) {
-        cli_error("usage: fbill show FILE");
+    const char *trust = NULL, *file = NULL;
+    if (argc == 2)
+        file = argv[1];
+    else if (argc == 4 && !strcmp(argv[1], "--trust"))
+        trust = argv[2], file = argv[3];
+    if (!file) {
+        cli_error("usage: fbill show [--trust ROOTS] FILE");
         return EXIT_USAGE;
     }
     fb_document *doc;
-    int rc = fb_document_load(&doc, argv[1], NULL);
+    int rc = fb_document_load(&doc, file, NULL);
     if (rc) {
         cli_error("%s", fb_last_error());
         return cli_load_exit(rc);
     }
-    show_bill(stdout, fb_document_bill(doc), fb_document_signature_count(doc));
+    char state[1200] = "";
+    if (trust && fb_document_signature_count(doc))
+        verified_state(trust, doc, state, sizeof state);
+    show_bill(stdout, fb_document_bill(doc), fb_document_signature_count(doc),
+              state[0] ? state : NULL);
     fb_document_free(doc);
     return EXIT_OK;
 }

@@ -11,7 +11,7 @@ static const struct {
 } commands[] = {
     { "check", cmd_check, "check FILE...           validate bills, print every problem" },
     { "format", cmd_format, "format [--out F] FILE   print the canonical bytes of a bill" },
-    { "show", cmd_show, "show FILE               render a bill for a person" },
+    { "show", cmd_show, "show [--trust ROOTS] FILE  render a bill for a person, verified with --trust" },
     { "template", cmd_template, "template [--kinds F] KIND  print an example bill of a kind" },
     { "issue", cmd_issue, "issue --port URI (--out F BILL | --out-dir D BILL...)  sign bills at a port" },
     { "seal", cmd_seal, "seal --port URI --trust PEM --seal-id ID --seal-name N (--out F | --out-dir D) BILL...\n"
