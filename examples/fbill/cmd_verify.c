@@ -91,6 +91,37 @@ static void json_report(fb_buf *b, const char *file, const fb_report *r)
     cli_buf_puts(b, "}}\n");
 }
 
+/* A file that could not be read has the shape of every report: the
+ * structure FAILED, the rest not checked, no signers, no bill fields. */
+static void json_unreadable(fb_buf *b, const char *file, const char *why)
+{
+    cli_buf_puts(b, "{");
+    json_field(b, "file", file, true);
+    json_field(b, "state", "FAILED", true);
+    json_field(b, "subindication", "FORMAT_FAILURE", true);
+    json_field(b, "sentence", why, true);
+    cli_buf_puts(b, "\"checks\":[");
+    for (int i = 0; i < FB_CHECK_COUNT; i++) {
+        cli_buf_puts(b, i ? ",{" : "{");
+        json_field(b, "check", fb_check_name((fb_check)i), true);
+        json_field(b, "state", i ? "INDETERMINATE" : "FAILED", true);
+        json_field(b, "subindication", i ? "" : "FORMAT_FAILURE", true);
+        json_field(b, "sentence", i ? "not checked: an earlier check did not pass" : why, false);
+        cli_buf_puts(b, "}");
+    }
+    cli_buf_puts(b, "],\"signers\":[");
+    for (int w = 0; w < 2; w++) {
+        cli_buf_puts(b, w ? ",{" : "{");
+        json_field(b, "role", w ? "supervisor" : "unit", true);
+        json_field(b, "subject", NULL, true);
+        json_field(b, "serial", NULL, true);
+        json_field(b, "signing_time", NULL, false);
+        cli_buf_puts(b, "}");
+    }
+    cli_buf_puts(b, "],\"bill\":{\"code\":null,\"number\":null,\"check_code\":null,"
+                    "\"issue_date\":null,\"total\":null}}\n");
+}
+
 static void text_report(fb_buf *b, const char *file, const fb_report *r)
 {
     fb_state s = fb_report_state(r);
@@ -139,7 +170,10 @@ static void verify_one(job *j, const char *file)
     int rc = cli_read_file(file, j->options.limits.max_bytes, &data, &len, why, sizeof why);
     if (!rc && fb_verify(data, len, &j->options, &r))
         rc = -1, snprintf(why, sizeof why, "%s", fb_last_error());
-    if (rc) {
+    if (rc && j->json) {
+        json_unreadable(&out, file, why);
+        note_status(j, 1);
+    } else if (rc) {
         char line[1200];
         snprintf(line, sizeof line, "%s: FAILED FORMAT_FAILURE\n  %s\n", file, why);
         cli_buf_puts(&out, line);

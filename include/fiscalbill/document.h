@@ -24,7 +24,7 @@ FB_EXTERN int fb_bill_write_fragment(const fb_bill *bill, fb_buf *out);
 /* A canonical unsigned document of the bill, appended to out. */
 FB_EXTERN int fb_bill_write_document(const fb_bill *bill, fb_buf *out);
 
-/* Limits for reading untrusted input. */
+/* Limits for reading untrusted input. A zero field takes its default. */
 typedef struct fb_read_limits {
     size_t max_bytes;   /* input larger than this is refused unread */
     unsigned max_depth; /* element nesting deeper than this is refused; at most 256 */

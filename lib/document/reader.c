@@ -208,15 +208,24 @@ static int parse_into(fb_document *doc, unsigned max_depth)
     return rc;
 }
 
+/* Zero fields mean "the default", so zero-initialised limits are safe. */
+static fb_read_limits read_limits(const fb_read_limits *given)
+{
+    fb_read_limits lim = FB_READ_LIMITS_INIT;
+    if (given && given->max_bytes)
+        lim.max_bytes = given->max_bytes;
+    if (given && given->max_depth)
+        lim.max_depth = given->max_depth;
+    return lim;
+}
+
 int fb_document_parse(fb_document **out, const void *data, size_t len,
                       const fb_read_limits *limits)
 {
     if (!out || (!data && len))
         return fb_fail(FB_EARG, "fb_document_parse: NULL argument");
     *out = NULL;
-    fb_read_limits lim = FB_READ_LIMITS_INIT;
-    if (limits)
-        lim = *limits;
+    fb_read_limits lim = read_limits(limits);
     if (len > lim.max_bytes || len > INT_MAX)
         return fb_fail(FB_ELIMIT, "the document is %zu bytes, more than the limit of %zu", len,
                        lim.max_bytes);
@@ -250,9 +259,7 @@ int fb_document_load(fb_document **out, const char *path, const fb_read_limits *
     if (!out || !path)
         return fb_fail(FB_EARG, "fb_document_load: NULL argument");
     *out = NULL;
-    fb_read_limits lim = FB_READ_LIMITS_INIT;
-    if (limits)
-        lim = *limits;
+    fb_read_limits lim = read_limits(limits);
     FILE *f = fopen(path, "rb");
     if (!f)
         return fb_fail(FB_EIO, "%s: %s", path, strerror(errno));

@@ -226,6 +226,8 @@ int fb_verify(const void *doc, size_t len, const fb_verify_options *o, fb_report
 {
     if (!doc || !o || !o->trust || !out)
         return fb_fail(FB_EARG, "fb_verify: the document, options and trust anchors are needed");
+    if ((unsigned)o->coverage > FB_COVER_UNIT_NODE || (unsigned)o->time_policy > FB_TIME_NOW)
+        return fb_fail(FB_EARG, "fb_verify: unknown coverage or time policy");
     *out = NULL;
     ctx c = { .o = o, .now = o->now ? o->now : (int64_t)time(NULL) };
     if (!(c.r = fb_report_new()))

@@ -8,17 +8,9 @@ EX=$SRC/specs/examples
 KINDS=$EX/kinds.conf
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-failures=0
-checks=0
+# shellcheck source=tests/cli/checks.sh
+. "$(dirname -- "$0")/checks.sh"
 
-ok() { checks=$((checks + 1)); }
-fail() { checks=$((checks + 1)); failures=$((failures + 1)); echo "FAIL: $*"; }
-expect_status() { # expected actual what
-    if [ "$1" = "$2" ]; then ok; else fail "$3: exit status $2, expected $1"; fi
-}
-expect_grep() { # pattern file what
-    if grep -q -- "$1" "$2"; then ok; else fail "$3: no \"$1\" in output"; sed 's/^/    /' "$2"; fi
-}
 
 command -v xmllint >/dev/null || { echo "FAIL: xmllint is required (libxml2-utils)"; exit 1; }
 

@@ -13,26 +13,9 @@ SRC=$(cd -- "$(dirname -- "$FIXTURE")/../.." && pwd -P)
 KINDS=$SRC/specs/examples/kinds.conf
 work=$(mktemp -d)
 trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
-failures=0
-checks=0
+# shellcheck source=tests/cli/checks.sh
+. "$(dirname -- "$0")/checks.sh"
 
-ok() { checks=$((checks + 1)); }
-fail() { checks=$((checks + 1)); failures=$((failures + 1)); echo "FAIL: $*"; }
-expect_status() { # expected actual what
-    if [ "$1" = "$2" ]; then ok; else fail "$3: exit status $2, expected $1"; fi
-}
-expect_failure() { # actual what: non-zero, but not a crash
-    if [ "$1" -ne 0 ] && [ "$1" -lt 128 ]; then ok; else fail "$2: exit status $1, expected a refusal (1..127)"; fi
-}
-expect_grep() { # pattern file what
-    if grep -q -- "$1" "$2"; then ok; else fail "$3: no \"$1\" in output"; sed 's/^/    /' "$2"; fi
-}
-expect_file() { # path what
-    if [ -f "$1" ]; then ok; else fail "$2: $1 was not written"; fi
-}
-expect_no_file() { # path what
-    if [ -e "$1" ]; then fail "$2: $1 exists"; else ok; fi
-}
 expect_only() { # dir what names...: the directory holds exactly these entries
     local dir=$1 what=$2 got want
     shift 2

@@ -41,10 +41,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-checks=0
-failures=0
-ok() { checks=$((checks + 1)); }
-fail() { checks=$((checks + 1)); failures=$((failures + 1)); echo "FAIL: $*"; }
+# shellcheck source=tests/cli/checks.sh
+. "$(dirname -- "$0")/checks.sh"
 show() { sed 's/^/    /' "$1"; }
 finish() {
     echo "p11kit: $checks checks, $failures failures"

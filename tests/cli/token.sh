@@ -9,23 +9,9 @@ FBILL=$1
 FIXTURE=$2
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-failures=0
-checks=0
+# shellcheck source=tests/cli/checks.sh
+. "$(dirname -- "$0")/checks.sh"
 
-ok() { checks=$((checks + 1)); }
-fail() { checks=$((checks + 1)); failures=$((failures + 1)); echo "FAIL: $*"; }
-expect_status() { # expected actual what
-    if [ "$1" = "$2" ]; then ok; else fail "$3: exit status $2, expected $1"; fi
-}
-expect_failure() { # actual what: non-zero, but not a crash
-    if [ "$1" -ne 0 ] && [ "$1" -lt 128 ]; then ok; else fail "$2: exit status $1, expected a refusal (1..127)"; fi
-}
-expect_grep() { # pattern file what
-    if grep -q -- "$1" "$2"; then ok; else fail "$3: no \"$1\" in output"; sed 's/^/    /' "$2"; fi
-}
-expect_no_grep() { # pattern file what
-    if grep -q -- "$1" "$2"; then fail "$3: \"$1\" in output"; sed 's/^/    /' "$2"; else ok; fi
-}
 
 # Build the fixture.
 if ! bash "$FIXTURE" "$work/fx" >"$work/fixture.out" 2>&1; then
