@@ -138,18 +138,6 @@ static int chain_step(const fb_kinds *kinds, const char *dir)
     return demo_chain(&env, kinds, dir);
 }
 
-/* What a clerk sees: fbill show, verifying with the demo's root. */
-static void show_sealed(const char *dir)
-{
-    char path[4200], trust[4200];
-    snprintf(path, sizeof path, "%s/sealed/medical-outpatient.xml", dir);
-    snprintf(trust, sizeof trust, "%s/world/pki/finance-root.pem", dir);
-    printf("\n7. A sealed bill as a person sees it (fbill show --trust ROOT FILE):\n\n");
-    fflush(stdout);
-    char *argv[] = { "show", "--trust", trust, path, NULL };
-    cmd_show(4, argv);
-}
-
 int cmd_demo(int argc, char **argv)
 {
     const char *dir_arg = NULL;
@@ -166,8 +154,6 @@ int cmd_demo(int argc, char **argv)
     printf("fiscalbill %s demo: fiscal electronic bills (财政电子票据)\n\n", fb_version());
     int failed = fb_kinds_load_text(kinds, sample_kinds_conf, strlen(sample_kinds_conf)) != 0 ||
                  bills_step(kinds, dir) || chain_step(kinds, dir);
-    if (!failed)
-        show_sealed(dir);
     fb_kinds_free(kinds);
     printf("\n%s. Everything is in %s\n", failed ? "FAILED" : "Done", dir);
     printf("   bills/ unsigned bills, issued/ unit-signed, sealed/ sealed (and one tampered),\n"

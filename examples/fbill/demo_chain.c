@@ -117,6 +117,18 @@ static void tamper(chain *c, const fb_buf *sealed)
     fb_buf_dispose(&t);
 }
 
+/* What a clerk sees: fbill show, verifying with the demo's root. */
+static void show_one(const chain *c)
+{
+    char path[1400], trust[1400];
+    snprintf(path, sizeof path, "%s/sealed/medical-outpatient.xml", c->out_dir);
+    snprintf(trust, sizeof trust, "%s", c->env->trust_pem);
+    printf("\n6. A sealed bill as a clerk sees it (fbill show --trust ROOT FILE):\n\n");
+    fflush(stdout);
+    char *argv[] = { "show", "--trust", trust, path, NULL };
+    cmd_show(4, argv);
+}
+
 int demo_chain(const demo_env *env, const fb_kinds *kinds, const char *out_dir)
 {
     chain c = { .env = env, .out_dir = out_dir };
@@ -128,7 +140,8 @@ int demo_chain(const demo_env *env, const fb_kinds *kinds, const char *out_dir)
         rc = issue_and_seal(&c, kinds, i, &sealed[i]);
     }
     if (!rc) {
-        printf("\n6. Verification, as reimbursement software does it (signatures, certificate "
+        show_one(&c);
+        printf("\n7. Verification, as reimbursement software does it (signatures, certificate "
                "paths\n   to the finance root, the bill's own consistency):\n");
         for (size_t i = 0; i < n; i++)
             report_line(&c, sample_slugs[i], &sealed[i]);
