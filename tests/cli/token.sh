@@ -56,6 +56,12 @@ probe() {
 }
 
 # ---- token list ----
+# Without --module: every module registered with p11-kit, SoftHSM among
+# them (its package registers it), showing this fixture's tokens.
+"$FBILL" token list >"$work/list-all" 2>&1
+expect_status 0 $? "token list without --module"
+expect_grep "libsofthsm2.so" "$work/list-all" "token list without --module shows the registered SoftHSM"
+expect_grep '"port-1"' "$work/list-all" "token list without --module shows the fixture's tokens"
 "$FBILL" token list --module "$M" >"$work/list" 2>&1
 expect_status 0 $? "token list --module"
 for name in $TOKENS; do
