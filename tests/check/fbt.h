@@ -36,4 +36,9 @@ fbt_bytes fbt_bytes_of(const void *p, size_t n);
 /* Offset of the first needle in b; fails the test when there is none. */
 size_t fbt_find(const fbt_bytes *b, const char *needle);
 
+/* Run a shell command with its output (stdout and stderr) captured in out,
+ * through a file in dir. Returns its exit status, 128+signal when killed,
+ * -1 when it could not run. */
+int fbt_run_command(const char *dir, const char *cmd, char *out, size_t out_size);
+
 #endif

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <libxml/parser.h>
 #include <libxml/xmlerror.h>
 #include <libxml/xmlschemas.h>
@@ -327,4 +329,24 @@ size_t fbt_find(const fbt_bytes *b, const char *needle)
             return i;
     ck_abort_msg("\"%s\" not found in the document", needle);
     return 0;
+}
+
+int fbt_run_command(const char *dir, const char *cmd, char *out, size_t out_size)
+{
+    static unsigned seq;
+    char path[1200], full[16384];
+    snprintf(path, sizeof path, "%s/cmd-%ld-%u.out", dir, (long)getpid(), seq++);
+    int n = snprintf(full, sizeof full, "( %s ) >'%s' 2>&1", cmd, path);
+    ck_assert_msg(n > 0 && (size_t)n < sizeof full, "command too long");
+    fflush(NULL);
+    int st = system(full);
+    out[0] = '\0';
+    FILE *f = fopen(path, "rb");
+    if (f) {
+        size_t got = fread(out, 1, out_size - 1, f);
+        out[got] = '\0';
+        fclose(f);
+        unlink(path);
+    }
+    return st == -1 ? -1 : WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }

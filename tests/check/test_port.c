@@ -287,21 +287,7 @@ static void expect_verdict(verdict want, EVP_PKEY *pub, fb_sig_alg alg, const ch
 /* Run a shell command; its output (stdout and stderr) goes to out. */
 static int run_command(const char *cmd, char *out, size_t out_size)
 {
-    char path[1100], full[8192];
-    static unsigned seq;
-    snprintf(path, sizeof path, "%s/cmd-%ld-%u.out", T->dir, (long)getpid(), seq++);
-    snprintf(full, sizeof full, "( %s ) >'%s' 2>&1", cmd, path);
-    fflush(NULL);
-    int st = system(full);
-    out[0] = '\0';
-    FILE *f = fopen(path, "rb");
-    if (f) {
-        size_t n = fread(out, 1, out_size - 1, f);
-        out[n] = '\0';
-        fclose(f);
-        unlink(path);
-    }
-    return st == -1 ? -1 : WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    return fbt_run_command(T->dir, cmd, out, out_size);
 }
 
 /* Verify with the openssl command: 0 when it says the signature verifies. */

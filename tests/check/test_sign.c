@@ -107,22 +107,7 @@ static const char *wpath(const char *name)
  * its exit status (128 + signal when killed). */
 static int run_command(const char *cmd, char *out, size_t out_size)
 {
-    static unsigned seq;
-    char path[1200], full[16384];
-    snprintf(path, sizeof path, "%s/cmd-%ld-%u.out", T->dir, (long)getpid(), seq++);
-    int n = snprintf(full, sizeof full, "( %s ) >'%s' 2>&1", cmd, path);
-    ck_assert_msg(n > 0 && (size_t)n < sizeof full, "command too long");
-    fflush(NULL);
-    int st = system(full);
-    out[0] = '\0';
-    FILE *f = fopen(path, "rb");
-    if (f) {
-        size_t got = fread(out, 1, out_size - 1, f);
-        out[got] = '\0';
-        fclose(f);
-        unlink(path);
-    }
-    return st == -1 ? -1 : WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    return fbt_run_command(T->dir, cmd, out, out_size);
 }
 
 #if defined(__GNUC__)
