@@ -110,7 +110,11 @@ static int connect(p11 *p)
 static int reconnect(p11 *p)
 {
     drop_session(p);
-    fb_p11uri same = { .token = p->token.label, .serial = p->token.serial };
+    /* Copies: the search writes the token it finds into p->token. */
+    char label[sizeof p->token.label], serial[sizeof p->token.serial];
+    memcpy(label, p->token.label, sizeof label);
+    memcpy(serial, p->token.serial, sizeof serial);
+    fb_p11uri same = { .token = label, .serial = serial };
     int rc = fb_token_find(p->f, &same, &p->slot, &p->token);
     /* A module whose link to its token broke (p11-kit's client after its
      * server process died) reconnects only in C_Initialize: when this port
