@@ -24,6 +24,7 @@ int cmd_token(int argc, char **argv);
 int cmd_issue(int argc, char **argv);
 int cmd_seal(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 /* Append text to a buffer (the public API fills buffers; fbill writes
  * reports into its own). */

@@ -21,6 +21,7 @@ static const struct {
     { "token", cmd_token, "token list [--module M]  the PKCS#11 tokens, keys and mechanisms found" },
     { "token", cmd_token, "token probe URI         open a port and sign a test message" },
     { "demo", cmd_demo, "demo [--dir DIR]        show what fiscalbill does, in a fresh folder" },
+    { "bench", cmd_bench, "bench [--quick] [--json] [--keep]  how fast fiscalbill is, against baselines" },
 };
 
 void cli_error(const char *fmt, ...)
