@@ -132,7 +132,7 @@ enum { ALG_P256, ALG_RSA, ALG_SM2, ALG_COUNT };
 typedef struct bench_chain {
     const char *id;   /* "p256", "rsa2048", "sm2" */
     const char *name; /* "P-256", "RSA-2048", "SM2" */
-    const char *unit_kind, *bureau_kind; /* "token", "file" */
+    const char *unit_kind; /* "token", "key file" */
     fb_port *unit, *bureau;
     fb_bill *bill;
     fb_seal_options seal;

@@ -41,7 +41,8 @@ int bench_seal_hash(fb_port *port, char out[65])
     return FB_OK;
 }
 
-int bench_bill(const fb_kinds *kinds, const char *seal_hash, unsigned long number, fb_bill **out)
+int bench_bill(const fb_kinds *kinds, const char *seal_hash, unsigned long number,
+               fb_bill **out)
 {
     char num[16], code[16], date[16];
     time_t t = time(NULL) + 8 * 3600; /* bills are dated in UTC+8 */
@@ -90,20 +91,17 @@ static int open_chain(bench_ctx *c, int alg)
     int rc;
     switch (alg) {
     case ALG_P256:
-        *ch = (bench_chain){ .id = "p256", .name = "P-256", .unit_kind = "token",
-                             .bureau_kind = "token" };
+        *ch = (bench_chain){ .id = "p256", .name = "P-256", .unit_kind = "token" };
         rc = open_port(&ch->unit, w->demo.port_uri[0], NULL) ||
              open_port(&ch->bureau, w->demo.bureau_uri, NULL);
         break;
     case ALG_RSA:
-        *ch = (bench_chain){ .id = "rsa2048", .name = "RSA-2048", .unit_kind = "token",
-                             .bureau_kind = "file" };
+        *ch = (bench_chain){ .id = "rsa2048", .name = "RSA-2048", .unit_kind = "token" };
         rc = open_port(&ch->unit, w->rsa_uri, NULL) ||
              open_file_port(&ch->bureau, w, SOFT_RSA_BUREAU);
         break;
     default:
-        *ch = (bench_chain){ .id = "sm2", .name = "SM2", .unit_kind = "file",
-                             .bureau_kind = "file" };
+        *ch = (bench_chain){ .id = "sm2", .name = "SM2", .unit_kind = "key file" };
         rc = open_file_port(&ch->unit, w, SOFT_SM2_UNIT) ||
              open_file_port(&ch->bureau, w, SOFT_SM2_BUREAU);
         break;

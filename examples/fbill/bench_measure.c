@@ -336,7 +336,8 @@ static int signing_split(bench_ctx *c)
     fb_buf fragment = FB_BUF_INIT;
     bench_evp *e = NULL;
     job j[3] = { { .port = c->soft_p256, .data = attrs, .len = sizeof attrs },
-                 { .port = c->soft_p256 }, { .port = c->soft_p256, .bill = c->chain[ALG_P256].bill } };
+                 { .port = c->soft_p256 },
+                 { .port = c->soft_p256, .bill = c->chain[ALG_P256].bill } };
     int rc = fb_bill_write_fragment(c->chain[ALG_P256].bill, &fragment) ||
              bench_evp_new(&e, ALG_P256, c->world.soft_key[SOFT_P256], EVP_RAW_SIGN_VERIFY);
     j[1].data = fragment.ptr;

@@ -24,6 +24,7 @@ typedef struct lane {
     double deadline;
     long ops;
     int rc;
+    char why[300]; /* fiscalbill's message, kept per thread */
 } lane;
 
 static void *run_lane(void *p)
@@ -34,6 +35,8 @@ static void *run_lane(void *p)
             l->rc = l->op(l->arg);
             l->ops += !l->rc;
         }
+    if (l->rc)
+        snprintf(l->why, sizeof l->why, "%s", *fb_last_error() ? fb_last_error() : "see above");
     return NULL;
 }
 
@@ -43,10 +46,11 @@ static int run_for(const bench_task *t, long batch, double seconds, long *ops, d
 {
     lane lanes[BENCH_THREADS];
     pthread_t ids[BENCH_THREADS];
-    int n = t->threads > 1 ? t->threads : 1, started = 0;
+    int n = t->threads < 1 ? 1 : t->threads > BENCH_THREADS ? BENCH_THREADS : t->threads;
+    int started = 0;
     double start = bench_now();
     for (int i = 0; i < n; i++)
-        lanes[i] = (lane){ t->op, t->arg[i], batch, start + seconds, 0, 0 };
+        lanes[i] = (lane){ t->op, t->arg[i], batch, start + seconds, 0, 0, "" };
     if (n == 1) {
         run_lane(&lanes[0]);
     } else {
@@ -59,13 +63,14 @@ static int run_for(const bench_task *t, long batch, double seconds, long *ops, d
     double took = bench_now() - start;
     *ops = 0;
     int rc = n > 1 && started < n ? -1 : 0;
+    if (rc)
+        cli_error("bench: %s: cannot start %d threads", t->name, n);
     for (int i = 0; i < n; i++) {
         *ops += lanes[i].ops;
+        if (lanes[i].rc)
+            cli_error("bench: %s failed: %s", t->name, lanes[i].why);
         rc = rc ? rc : lanes[i].rc;
     }
-    if (rc)
-        cli_error("bench: %s failed: %s", t->name, *fb_last_error() ? fb_last_error()
-                                                   : "(see above)");
     *rate = took > 0 ? (double)*ops / took : 0;
     return rc;
 }

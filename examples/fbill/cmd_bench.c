@@ -1,8 +1,9 @@
 /* fbill bench: how fast fiscalbill is, each figure against a baseline
  * measured in the same run. It makes its own world (a test CA and
  * SoftHSMv2 tokens, as fbill demo does) in a fresh folder, which it
- * removes at the end unless --keep. A program for people, not a test:
- * nothing here decides whether the library is fast enough. */
+ * removes at the end unless --keep, or a failure leaves it to be looked
+ * at. A program for people, not a test: nothing here decides whether the
+ * library is fast enough. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -50,7 +51,7 @@ static int parse(int argc, char **argv, options *o)
 }
 
 /* --only takes prefixes of measurement names ("verify", "issue_sm2",
- * "memory"), to profile one part on its own. */
+ * "proc"), to profile one part on its own. */
 bool bench_wanted(const bench_ctx *c, const char *id)
 {
     if (!c->only)
@@ -139,11 +140,11 @@ int cmd_bench(int argc, char **argv)
     bench_load_end(r, r->total_seconds);
     if (!rc)
         (o.json ? bench_print_json : bench_print_table)(r, stdout);
-    if (!o.keep && bench_remove_tree(r->dir) != 0)
+    /* After a failure the folder stays, with setup.log, for inspection. */
+    if (rc)
+        cli_error("bench: failed; what was made is in %s", r->dir);
+    else if (!o.keep && bench_remove_tree(r->dir) != 0)
         cli_error("bench: could not remove all of %s", r->dir);
-    else if (rc)
-        cli_error("bench: failed%s%s", o.keep ? "; what was made is in " : "",
-                  o.keep ? r->dir : "");
     free(c);
     free(r);
     return rc ? EXIT_BAD_BILL : EXIT_OK;
