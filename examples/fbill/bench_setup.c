@@ -4,25 +4,13 @@
  * unit and bureau keys, an RSA bureau key and a P-256 key, in files. */
 #include <errno.h>
 #include <fcntl.h>
-#include <spawn.h>
 #include <stdarg.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
-#include <openssl/err.h>
 #include <openssl/pem.h>
-#include <openssl/rand.h>
-#include <openssl/x509v3.h>
-#include "cli.h"
 #include "bench.h"
-
-extern char **environ;
-
-#define MODULE "/usr/lib/softhsm/libsofthsm2.so"
-#define SM2_ID "1234567812345678"
-#define DAY_SECONDS (24L * 3600)
+#include "demo_pki.h"
 
 typedef struct maker {
     bench_world *w;
@@ -33,17 +21,11 @@ typedef struct maker {
 
 __attribute__((format(printf, 1, 2))) static int fail(const char *fmt, ...)
 {
-    char msg[2048], why[256] = "";
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    int rc = pki_vfail("bench setup", fmt, ap);
     va_end(ap);
-    unsigned long e = ERR_peek_last_error();
-    if (e)
-        ERR_error_string_n(e, why, sizeof why);
-    ERR_clear_error();
-    cli_error("bench setup: %s%s%s", msg, e ? ": " : "", why);
-    return -1;
+    return rc;
 }
 
 static char *in_bench(const maker *m, char *out, const char *name)
@@ -62,128 +44,34 @@ void bench_pin_path(const bench_world *w, const char *label, char *out, size_t s
         snprintf(out, size, "%s/pins/%s.pin", w->demo.dir, label);
 }
 
-/* A tool (argv, no shell), its output into setup.log. */
+/* A tool, its output into setup.log (the commands are not logged). */
 static int run_tool(const maker *m, char *const argv[])
 {
-    posix_spawn_file_actions_t fa;
-    pid_t pid;
-    int status, err = posix_spawn_file_actions_init(&fa);
-    if (!err && !(err = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0)) &&
-        !(err = posix_spawn_file_actions_adddup2(&fa, m->logfd, 1)) &&
-        !(err = posix_spawn_file_actions_adddup2(&fa, m->logfd, 2)))
-        err = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    if (err)
-        return fail("cannot run %s: %s", argv[0], strerror(err));
-    while (waitpid(pid, &status, 0) < 0)
-        if (errno != EINTR)
-            return fail("waiting for %s: %s", argv[0], strerror(errno));
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+    char why[PKI_WHY];
+    int status;
+    if (!pki_run(m->logfd, false, argv, &status, why, sizeof why))
         return 0;
+    if (status < 0)
+        return fail("%s", why);
     return fail("%s failed; its messages are in %s/setup.log", argv[0], m->w->bench_dir);
 }
 
-static int write_file(const char *path, const void *data, size_t len, mode_t mode)
+static int save(const char *path, X509 *cert, EVP_PKEY *key, bool der)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-    int ok = fd >= 0 && write(fd, data, len) == (ssize_t)len;
-    if (fd >= 0 && close(fd) != 0)
-        ok = 0;
-    return ok ? 0 : fail("cannot write %s: %s", path, strerror(errno));
+    char why[PKI_WHY];
+    int rc = key ? pki_save_key(path, key, why, sizeof why)
+                 : pki_save_cert(path, cert, der, why, sizeof why);
+    return rc ? fail("%s", why) : 0;
 }
 
-/* A certificate (PEM, or DER for a token) or a private key (PEM). */
-static int save(const char *path, X509 *cert, EVP_PKEY *key, int der)
-{
-    BIO *b = BIO_new(BIO_s_mem());
-    int ok = b && (key   ? PEM_write_bio_PrivateKey(b, key, NULL, NULL, 0, NULL, NULL)
-                   : der ? i2d_X509_bio(b, cert)
-                         : PEM_write_bio_X509(b, cert));
-    char *data = NULL;
-    long len = ok ? BIO_get_mem_data(b, &data) : 0;
-    int rc = ok ? write_file(path, data, (size_t)len, key ? 0600 : 0644)
-                : fail("cannot encode %s", path);
-    BIO_free(b);
-    return rc;
-}
-
-static int add_ext(X509 *x, X509 *issuer, int nid, const char *value)
-{
-    X509V3_CTX ctx;
-    X509V3_set_ctx(&ctx, issuer, x, NULL, NULL, 0);
-    X509_EXTENSION *e = X509V3_EXT_nconf_nid(NULL, &ctx, nid, value);
-    int ok = e && X509_add_ext(x, e, -1);
-    X509_EXTENSION_free(e);
-    return ok;
-}
-
-static int add_exts(X509 *x, X509 *issuer, int is_ca)
-{
-    if (is_ca)
-        return add_ext(x, x, NID_basic_constraints, "critical,CA:TRUE") &&
-               add_ext(x, x, NID_key_usage, "critical,keyCertSign,cRLSign") &&
-               add_ext(x, x, NID_subject_key_identifier, "hash");
-    return add_ext(x, issuer, NID_key_usage, "critical,digitalSignature,nonRepudiation") &&
-           add_ext(x, issuer, NID_subject_key_identifier, "hash") &&
-           add_ext(x, issuer, NID_authority_key_identifier, "keyid:always");
-}
-
-/* SM2 certificates are signed with the GM/T 0009 user ID, which is what
- * fiscalbill's trust sets on them to check their signatures. */
-static int sign_cert(X509 *x, EVP_PKEY *key)
-{
-    int sm2 = EVP_PKEY_is_a(key, "SM2");
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    EVP_PKEY_CTX *pctx = NULL;
-    int ok = md && EVP_DigestSignInit(md, &pctx, sm2 ? EVP_sm3() : EVP_sha256(), NULL, key) &&
-             (!sm2 || EVP_PKEY_CTX_set1_id(pctx, SM2_ID, strlen(SM2_ID)) > 0) &&
-             X509_sign_ctx(x, md) > 0;
-    EVP_MD_CTX_free(md);
-    return ok;
-}
-
-static int set_serial(X509 *x)
-{
-    BIGNUM *bn = BN_new();
-    ASN1_INTEGER *serial = bn && BN_rand(bn, 127, BN_RAND_TOP_ONE, BN_RAND_BOTTOM_ANY)
-                               ? BN_to_ASN1_INTEGER(bn, NULL) : NULL;
-    int ok = serial && X509_set_serialNumber(x, serial);
-    ASN1_INTEGER_free(serial);
-    BN_free(bn);
-    return ok;
-}
-
-static X509_NAME *name_of(const char *cn)
-{
-    const char *field[3] = { "C", "O", "CN" }, *value[3] = { "CN", "fiscalbill bench", cn };
-    X509_NAME *n = X509_NAME_new();
-    for (int i = 0; n && i < 3; i++)
-        if (!X509_NAME_add_entry_by_txt(n, field[i], MBSTRING_UTF8,
-                                        (const unsigned char *)value[i], -1, -1, 0)) {
-            X509_NAME_free(n);
-            n = NULL;
-        }
-    return n;
-}
-
-/* A certificate for pub, by issuer; self-signed (a root) when issuer is
- * NULL, with key then the root's own. Valid from a day ago for a year. */
+/* bench's own names, C=CN, O=fiscalbill bench, valid for a year. */
 static X509 *make_cert(EVP_PKEY *pub, const char *cn, X509 *issuer, EVP_PKEY *key)
 {
-    X509 *x = X509_new();
-    X509_NAME *name = name_of(cn);
-    int ok = x && name && X509_set_version(x, X509_VERSION_3) && set_serial(x) &&
-             X509_set_subject_name(x, name) &&
-             X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : name) &&
-             X509_gmtime_adj(X509_getm_notBefore(x), -DAY_SECONDS) &&
-             X509_time_adj_ex(X509_getm_notAfter(x), 365, 0, NULL) && X509_set_pubkey(x, pub) &&
-             add_exts(x, issuer, !issuer) && sign_cert(x, key);
-    X509_NAME_free(name);
-    if (!ok) {
-        X509_free(x);
+    pki_name name = { "fiscalbill bench", NULL, cn };
+    X509 *x = pki_make_cert(pub, &name, 365, issuer, key);
+    if (!x)
         fail("cannot make the certificate of %s", cn);
-    }
-    return ok ? x : NULL;
+    return x;
 }
 
 static int load_demo_ca(maker *m)
@@ -242,26 +130,9 @@ static int make_soft(maker *m, int i)
     return rc ? -1 : 0;
 }
 
-static int random_digits(char *out, size_t n)
-{
-    unsigned char b[64];
-    size_t i = 0;
-    while (i < n) {
-        if (RAND_bytes(b, sizeof b) != 1)
-            return fail("no random bytes for a PIN");
-        for (size_t j = 0; j < sizeof b && i < n; j++)
-            if (b[j] < 250) /* so that every digit is equally likely */
-                out[i++] = (char)('0' + b[j] % 10);
-    }
-    out[n] = '\0';
-    return 0;
-}
-
 static int certify_token_key(maker *m, const char *pub, const char *der)
 {
-    BIO *b = BIO_new_file(pub, "rb");
-    EVP_PKEY *key = b ? d2i_PUBKEY_bio(b, NULL) : NULL;
-    BIO_free(b);
+    EVP_PKEY *key = pki_read_pubkey(pub, NULL, 0);
     X509 *x = key ? make_cert(key, "Bench RSA Unit (token)", m->ca, m->ca_key) : NULL;
     int rc = !key ? fail("%s: not a public key", pub) : !x || save(der, x, NULL, 1);
     X509_free(x);
@@ -274,30 +145,16 @@ static int certify_token_key(maker *m, const char *pub, const char *der)
  * beside the key with the same CKA_ID. */
 static int make_rsa_token(maker *m)
 {
-    char pin[9], so_pin[17], pin_path[BENCH_PATH], pub[BENCH_PATH], der[BENCH_PATH];
-    char label[] = "rsa-unit";
-    bench_pin_path(m->w, label, pin_path, sizeof pin_path);
-    in_bench(m, pub, "rsa-unit.pub.der");
-    in_bench(m, der, "rsa-unit.der");
-    char *init[] = { "softhsm2-util", "--init-token", "--free", "--label", label,
-                     "--pin", pin, "--so-pin", so_pin, NULL };
-    char *gen[] = { "pkcs11-tool", "--module", MODULE, "--token-label", label, "--login",
-                    "--pin", pin, "--keypairgen", "--key-type", "rsa:2048", "--id", "01",
-                    "--label", "key", NULL };
-    char *readpub[] = { "pkcs11-tool", "--module", MODULE, "--token-label", label,
-                        "--read-object", "--type", "pubkey", "--id", "01", "--output-file",
-                        pub, NULL };
-    char *put[] = { "pkcs11-tool", "--module", MODULE, "--token-label", label, "--login",
-                    "--pin", pin, "--write-object", der, "--type", "cert", "--id", "01",
-                    "--label", "cert", NULL };
-    int rc = random_digits(pin, 8) || random_digits(so_pin, 16) ||
-             write_file(pin_path, pin, 8, 0600) || run_tool(m, init) || run_tool(m, gen) ||
-             run_tool(m, readpub) || certify_token_key(m, pub, der) || run_tool(m, put);
-    OPENSSL_cleanse(pin, sizeof pin);
-    OPENSSL_cleanse(so_pin, sizeof so_pin);
-    snprintf(m->w->rsa_uri, sizeof m->w->rsa_uri,
-             "pkcs11:token=%s;id=%%01?module-path=%s&pin-source=file:%s", label, MODULE,
-             pin_path);
+    char why[PKI_WHY];
+    pki_token t;
+    bench_pin_path(m->w, "rsa-unit", t.pin_path, sizeof t.pin_path);
+    snprintf(t.pub, sizeof t.pub, "%s/rsa-unit.pub.der", m->w->bench_dir);
+    snprintf(t.der, sizeof t.der, "%s/rsa-unit.der", m->w->bench_dir);
+    int rc = pki_token_begin(&t, "rsa-unit", "rsa:2048", why, sizeof why) ? fail("%s", why) : 0;
+    rc = rc || run_tool(m, t.cmd.init) || run_tool(m, t.cmd.gen) || run_tool(m, t.cmd.readpub) ||
+         certify_token_key(m, t.pub, t.der) || run_tool(m, t.cmd.put);
+    pki_token_end(&t);
+    pki_token_uri(&t, m->w->rsa_uri, sizeof m->w->rsa_uri);
     return rc ? -1 : 0;
 }
 

@@ -15,7 +15,17 @@ typedef struct sign_args {
     int n_inputs;
 } sign_args;
 
-/* Options both commands share; returns 1 when argv[*i] was one of them. */
+/* Milliseconds, digits only: 1 when taken, -1 (a usage error) otherwise. */
+static int parse_ms(const char *v, unsigned long *ms)
+{
+    if (!*v || strspn(v, "0123456789") != strlen(v) || strlen(v) > 9)
+        return -1;
+    *ms = strtoul(v, NULL, 10);
+    return *ms ? 1 : -1;
+}
+
+/* Options both commands share; returns 1 when argv[*i] was one of them,
+ * -1 when it was one with a bad value. */
 static int common_option(sign_args *a, int argc, char **argv, int *i)
 {
     const char *o = argv[*i], *v = *i + 1 < argc ? argv[*i + 1] : NULL;
@@ -29,6 +39,10 @@ static int common_option(sign_args *a, int argc, char **argv, int *i)
     }
     if (!v)
         return 0;
+    if (!strcmp(o, "--token-timeout")) {
+        (*i)++;
+        return parse_ms(v, &a->port.call_timeout_ms);
+    }
     const char **slot = !strcmp(o, "--port")      ? &a->port_uri
                         : !strcmp(o, "--out")     ? &a->out
                         : !strcmp(o, "--out-dir") ? &a->out_dir
@@ -72,6 +86,8 @@ static int parse_args(sign_args *a, int argc, char **argv, bool seal)
         return -1;
     for (int i = 1; i < argc; i++) {
         int r = common_option(a, argc, argv, &i);
+        if (r < 0)
+            return -1;
         if (!r && seal)
             r = seal_option(a, argc, argv, &i);
         if (r < 0 || (!r && argv[i][0] == '-'))
@@ -102,14 +118,55 @@ static int read_input(const char *path, uint8_t **data, size_t *len)
     return *data ? FB_OK : FB_ENOMEM;
 }
 
+/* The name an input's bill takes in --out-dir: its last component. */
+static void output_name(const char *input, char name[4096])
+{
+    char copy[4096];
+    snprintf(copy, sizeof copy, "%s", input);
+    snprintf(name, 4096, "%s", basename(copy));
+}
+
 static const char *output_path(const sign_args *a, const char *input, char *buf, size_t size)
 {
     if (a->out)
         return a->out;
-    char copy[4096];
-    snprintf(copy, sizeof copy, "%s", input);
-    snprintf(buf, size, "%s/%s", a->out_dir, basename(copy));
+    char name[4096];
+    output_name(input, name);
+    snprintf(buf, size, "%s/%s", a->out_dir, name);
     return buf;
+}
+
+static int by_name(const void *x, const void *y)
+{
+    return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+/* With --out-dir, each output is named after its input's last component:
+ * two inputs with the same name would overwrite each other's bill. Checked
+ * before anything is signed. 0, or -1 after naming the two. */
+static int distinct_outputs(const sign_args *a)
+{
+    if (a->out || a->n_inputs < 2)
+        return 0;
+    char **names = calloc((size_t)a->n_inputs, sizeof *names);
+    int rc = names ? 0 : -1;
+    for (int i = 0; !rc && i < a->n_inputs; i++) {
+        char name[4096];
+        output_name(a->inputs[i], name);
+        rc = (names[i] = strdup(name)) ? 0 : -1;
+    }
+    if (!rc)
+        qsort(names, (size_t)a->n_inputs, sizeof *names, by_name);
+    for (int i = 1; !rc && i < a->n_inputs; i++)
+        if (!strcmp(names[i - 1], names[i])) {
+            cli_error("two inputs are named %s: their bills would overwrite each other in %s",
+                      names[i], a->out_dir);
+            rc = -1;
+        }
+    for (int i = 0; names && i < a->n_inputs; i++)
+        free(names[i]);
+    free(names);
+    return rc;
 }
 
 static void print_problems(const char *path, fb_problems *p)
@@ -161,9 +218,12 @@ static int run(int argc, char **argv, bool seal)
     if (parse_args(&a, argc, argv, seal)) {
         cli_error(seal ? "usage: fbill seal --port URI --trust ROOTS.pem --seal-id ID "
                          "--seal-name NAME [--area CODE] [--coverage C] [--cert F] "
-                         "(--out FILE BILL | --out-dir DIR BILL...)"
+                         "[--token-timeout MS] (--out FILE BILL | --out-dir DIR BILL...)"
                        : "usage: fbill issue --port URI [--cert FILE] [--profile P] [--sm2-id ID] "
-                         "[--gmt-oids] [--pss] (--out FILE BILL | --out-dir DIR BILL...)");
+                         "[--gmt-oids] [--pss] [--token-timeout MS] "
+                         "(--out FILE BILL | --out-dir DIR BILL...)");
+    } else if (distinct_outputs(&a)) {
+        /* EXIT_USAGE */
     } else if (seal && (fb_trust_new(&trust) || fb_trust_add_anchors(trust, a.trust_path))) {
         cli_error("%s", fb_last_error());
     } else if (fb_port_open(&port, a.port_uri, &a.port)) {

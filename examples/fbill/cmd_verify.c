@@ -1,15 +1,23 @@
 /* fbill verify: the whole chain of many bills, over N threads, with a
  * report a clerk can act on or one JSON object per bill. */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
 
+/* Longest file name read from a --files-from list. */
+#define LIST_NAME_MAX 4096
+
 typedef struct job {
     char **files;
     int n_files;
     atomic_int next;
+    FILE *list;                /* --files-from: names read as workers need them */
+    const char *list_path;
+    pthread_mutex_t list_lock;
+    bool list_failed;
     atomic_int worst; /* 0 passed, 3 indeterminate, 1 failed (ordered below) */
     bool json;
     fb_verify_options options;
@@ -191,11 +199,42 @@ static void verify_one(job *j, const char *file)
     free(data);
 }
 
+/* The next name of a --files-from list, one per line; empty lines are
+ * skipped. Read on demand so that a list of millions of bills costs no
+ * memory. false at the end of the list. */
+static bool next_listed(job *j, char name[LIST_NAME_MAX])
+{
+    pthread_mutex_lock(&j->list_lock);
+    bool got = false;
+    while (!got && !j->list_failed && fgets(name, LIST_NAME_MAX, j->list)) {
+        size_t n = strlen(name);
+        if (n && name[n - 1] == '\n') {
+            name[--n] = '\0';
+        } else if (!feof(j->list)) {
+            cli_error("%s: a line is longer than %d bytes", j->list_path, LIST_NAME_MAX - 1);
+            j->list_failed = true;
+            note_status(j, 1);
+            break;
+        }
+        got = n > 0;
+    }
+    if (!got && ferror(j->list) && !j->list_failed) {
+        cli_error("%s: read error", j->list_path);
+        j->list_failed = true;
+        note_status(j, 1);
+    }
+    pthread_mutex_unlock(&j->list_lock);
+    return got;
+}
+
 static void *worker(void *arg)
 {
     job *j = arg;
     for (int i; (i = atomic_fetch_add(&j->next, 1)) < j->n_files;)
         verify_one(j, j->files[i]);
+    char name[LIST_NAME_MAX];
+    while (j->list && next_listed(j, name))
+        verify_one(j, name);
     return NULL;
 }
 
@@ -250,12 +289,24 @@ static int parse(job *j, int *threads, int argc, char **argv)
             i++;
         else if (v && !strcmp(a, "--sm2-id"))
             j->options.sm2_id = argv[++i];
+        else if (v && !strcmp(a, "--files-from") && !j->list_path)
+            j->list_path = argv[++i];
         else if (a[0] == '-')
             return -1;
         else
             j->files[j->n_files++] = argv[i];
     }
-    return j->n_files ? 0 : -1;
+    return j->n_files || j->list_path ? 0 : -1;
+}
+
+static int open_list(job *j)
+{
+    if (!j->list_path)
+        return 0;
+    j->list = strcmp(j->list_path, "-") ? fopen(j->list_path, "r") : stdin;
+    if (!j->list)
+        cli_error("cannot read the list of files %s", j->list_path);
+    return j->list ? 0 : -1;
 }
 
 int cmd_verify(int argc, char **argv)
@@ -265,11 +316,14 @@ int cmd_verify(int argc, char **argv)
     fb_trust *trust = NULL;
     j.files = calloc((size_t)argc, sizeof *j.files);
     pthread_mutex_init(&j.out_lock, NULL);
+    pthread_mutex_init(&j.list_lock, NULL);
     if (!j.files || parse(&j, &threads, argc, argv)) {
         cli_error("usage: fbill verify [--trust PEM|DIR]... [--intermediates PEM|DIR] "
                   "[--crl FILE]... [--coverage fragment+unit-node|fragment|unit-node] "
                   "[--time signing|now] [--require-seal] [--require-revocation] [--sm2-id ID] "
-                  "[--json] [-j N] FILE...");
+                  "[--json] [-j N] [--files-from LIST|-] FILE...");
+    } else if (open_list(&j)) {
+        /* EXIT_USAGE: the input could not be read */
     } else if (fb_trust_new(&trust) || load_trust(trust, argc, argv)) {
         cli_error("%s", fb_last_error());
     } else {
@@ -278,6 +332,9 @@ int cmd_verify(int argc, char **argv)
     }
     fb_trust_free(trust);
     free(j.files);
+    if (j.list && j.list != stdin)
+        fclose(j.list);
+    pthread_mutex_destroy(&j.list_lock);
     pthread_mutex_destroy(&j.out_lock);
     return status;
 }

@@ -16,7 +16,7 @@ static const struct {
     { "issue", cmd_issue, "issue --port URI (--out F BILL | --out-dir D BILL...)  sign bills at a port" },
     { "seal", cmd_seal, "seal --port URI --trust PEM --seal-id ID --seal-name N (--out F | --out-dir D) BILL...\n"
                         "                          add the finance bureau's seal" },
-    { "verify", cmd_verify, "verify [--trust PEM|DIR] [--crl F]... [--json] [-j N] FILE...\n"
+    { "verify", cmd_verify, "verify [--trust PEM|DIR] [--crl F]... [--json] [-j N] [--files-from L] FILE...\n"
                             "                          check bills: signatures, certificates, the bill itself" },
     { "token", cmd_token, "token list [--module M]  the PKCS#11 tokens, keys and mechanisms found" },
     { "token", cmd_token, "token probe URI         open a port and sign a test message" },

@@ -34,7 +34,8 @@ typedef enum fb_status {
     FB_EAMBIGUOUS = -11, /* a name matches more than one token or key */
     FB_ETOKEN = -12,     /* a token, module or signing service failed */
     FB_EPIN = -13,       /* a PIN was refused, is locked, or is missing */
-    FB_ECRYPTO = -14     /* a signature or key failed a cryptographic check */
+    FB_ECRYPTO = -14,    /* a signature or key failed a cryptographic check */
+    FB_ETIMEOUT = -15    /* a token call passed its deadline */
 } fb_status;
 
 /* A short, constant description of a status code ("bill is invalid"). */

@@ -20,7 +20,8 @@ extern "C" {
  * problems is not NULL, the list of problems (free it with
  * fb_problems_free). InvoicingPartySeal/SealHash is set from the port's
  * certificate (lower-case hex SM3 of its DER for SM2 certificates, SHA-256
- * otherwise), replacing any value the bill had. options may be NULL. */
+ * otherwise), replacing any value the bill had. options may be NULL. A
+ * failure's message starts "bill CODE NUMBER: ", naming the bill. */
 FB_EXTERN int fb_issue(fb_port *port, const fb_bill *bill, const fb_sign_options *options,
                        fb_buf *out, fb_problems **problems);
 

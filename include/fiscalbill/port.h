@@ -13,7 +13,9 @@
  * serialises its own token calls; different ports sign in parallel from
  * different threads. A port recovers once from a lost session or a reset
  * token, and never retries a wrong PIN. Every signature is verified on the
- * host with the certificate's public key before it is returned. */
+ * host with the certificate's public key before it is returned. Every token
+ * call has a deadline (fb_port_options.call_timeout_ms): a token that stops
+ * answering makes the call fail with FB_ETIMEOUT instead of hanging. */
 #ifndef FISCALBILL_PORT_H
 #define FISCALBILL_PORT_H
 
@@ -39,6 +41,10 @@ FB_EXTERN const char *fb_sig_alg_name(fb_sig_alg alg);
 /* The default SM2 user ID of GM/T 0009. */
 #define FB_SM2_DEFAULT_ID "1234567812345678"
 
+/* The longest SM2 user ID, in bytes: its length in bits must fit 16 bits,
+ * and OpenSSL 3.0 takes at most 8190 bytes. */
+#define FB_SM2_ID_MAX 8190
+
 /* Asked for a PIN when the URI gives none. Write at most size-1 bytes and a
  * NUL into pin; return 0, or non-zero to refuse. */
 typedef int (*fb_pin_callback)(const char *port_name, char *pin, size_t size, void *data);
@@ -63,9 +69,14 @@ typedef struct fb_port_options {
      * PIN pad. NULL: such a port opens without logging in. */
     fb_pin_callback pin_callback;
     void *pin_callback_data;
+    /* The deadline of each token call of a pkcs11: port, in milliseconds;
+     * 0 for the default of 30000. A call that passes it makes fb_port_sign
+     * (or fb_port_open) return FB_ETIMEOUT (specs/ports.md, "Deadlines").
+     * file: ports ignore it. */
+    unsigned long call_timeout_ms;
 } fb_port_options;
 
-#define FB_PORT_OPTIONS_INIT { NULL, NULL, NULL, 0, 0, 0, 0, NULL, NULL }
+#define FB_PORT_OPTIONS_INIT { NULL, NULL, NULL, 0, 0, 0, 0, NULL, NULL, 0 }
 
 /* Open the port a URI names: load its module (shared with other ports on
  * the same module), find exactly one token and one key, take the
@@ -74,6 +85,9 @@ typedef struct fb_port_options {
  * logged; the port keeps it in locked memory until closed only to log in
  * again after a token reset. */
 FB_EXTERN int fb_port_open(fb_port **out, const char *uri, const fb_port_options *options);
+/* Close the port. With a token call still stuck past its deadline, waits
+ * one more deadline at most, then returns and leaves the port's token state
+ * (session, PIN, module reference) to be released when the call returns. */
 FB_EXTERN void fb_port_close(fb_port *port);
 
 /* Sign a message: the host hashes it (SHA-256, or SM3 over Z||M for SM2),
@@ -81,7 +95,9 @@ FB_EXTERN void fb_port_close(fb_port *port);
  * as SEQUENCE { r, s }, RSA as the signature block. sig has *sig_len bytes
  * of room on entry and holds *sig_len on return. FB_EARG when it is too
  * small (*sig_len then says how much is needed). Safe to call from several
- * threads; calls on one port are serialised. */
+ * threads; calls on one port are serialised. FB_ETIMEOUT when a token call
+ * passed its deadline, and at once while that call is still stuck; the
+ * port recovers its session once the call returns. */
 FB_EXTERN int fb_port_sign(fb_port *port, const void *msg, size_t msg_len, uint8_t *sig,
                            size_t *sig_len);
 

@@ -44,7 +44,8 @@ typedef struct fb_seal_options {
  * and whose hash is the bill's InvoicingPartySeal/SealHash;
  * SupervisorAreaCode is the bureau's area; Main/SupervisorPartySeal names
  * this seal and this port's certificate. Any failure refuses with the
- * reason. The sealed document, appended to out, is the input with the
+ * reason, in a message that starts "bill CODE NUMBER: " once the bill has
+ * been read. The sealed document, appended to out, is the input with the
  * supervisor node inserted after the unit node, all other bytes untouched. */
 FB_EXTERN int fb_seal(fb_port *bureau, const void *doc, size_t len,
                       const fb_seal_options *options, fb_buf *out);

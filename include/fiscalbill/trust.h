@@ -28,7 +28,9 @@ FB_EXTERN int fb_trust_add_intermediates(fb_trust *trust, const char *path);
 FB_EXTERN int fb_trust_add_crl(fb_trust *trust, const char *path);
 
 /* The SM2 user ID used to check SM2 certificate signatures (the default
- * FB_SM2_DEFAULT_ID; OpenSSL 3.0's own default is empty). */
+ * FB_SM2_DEFAULT_ID; OpenSSL 3.0's own default is empty). It applies to the
+ * certificates loaded before and after; paths and certificates remembered
+ * under the old ID are forgotten. Not while other threads verify. */
 FB_EXTERN int fb_trust_set_sm2_id(fb_trust *trust, const char *id);
 
 FB_EXTERN size_t fb_trust_anchor_count(const fb_trust *trust);

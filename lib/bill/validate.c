@@ -272,53 +272,110 @@ static void row_path(char *out, size_t size, const char *path, const char *row, 
     snprintf(out, size, "%.*s[%zu]%s", (int)head, path, i + 1, path + head);
 }
 
-static void check_items(const fb_bill *b, fb_problems *p, int64_t *sum, bool *sum_ok)
+/* A field of row i: checked under its plain path, which the problems found
+ * then get with the row's index. Formatting the indexed path for every
+ * field of every row, most of them fine, cost more than checking them. */
+static void check_row_value(fb_problems *p, const fb_field_def *def, const char *row, size_t i,
+                            const char *v)
 {
-    char path[160];
+    size_t before = p->n;
+    check_value(p, def->path, def, v);
+    for (size_t k = before; k < p->n; k++) {
+        char path[160], *copy;
+        row_path(path, sizeof path, def->path, row, i);
+        if (!(copy = fb_strdup(path))) {
+            p->oom = 1;
+            continue;
+        }
+        free(p->list[k].path);
+        p->list[k].path = copy;
+    }
+}
+
+/* The exact sum of the items' amounts, whatever their order and number:
+ * high * SUM_UNIT + low. A plain int64 running sum could overflow on the way
+ * to a total that fits (many large amounts, then refunds), and one that
+ * overflows must still be reported, never skipped. Every amount is at most
+ * 15 characters, so |amount| < 2^47 and low stays below 2^49. */
+#define SUM_UNIT (INT64_C(1) << 48)
+
+typedef struct item_sum {
+    int64_t high;
+    int64_t low;
+    bool known; /* false when an amount could not be read: its problem is reported */
+} item_sum;
+
+static void sum_add(item_sum *s, int64_t amount)
+{
+    s->low += amount;
+    s->high += s->low / SUM_UNIT;
+    s->low %= SUM_UNIT;
+}
+
+/* The sum as an int64_t; false when it does not fit one. */
+static bool sum_value(const item_sum *s, int64_t *out)
+{
+    int64_t high = s->high, low = s->low, v;
+    /* Same signs for both parts, so that high * SUM_UNIT overflows only
+     * when the sum itself does. */
+    if (high > 0 && low < 0) {
+        high--;
+        low += SUM_UNIT;
+    } else if (high < 0 && low > 0) {
+        high++;
+        low -= SUM_UNIT;
+    }
+    return !__builtin_mul_overflow(high, SUM_UNIT, &v) && !__builtin_add_overflow(v, low, out);
+}
+
+static void check_items(const fb_bill *b, fb_problems *p, item_sum *sum)
+{
     size_t n = fb_bill_item_count(b);
-    *sum = 0;
-    *sum_ok = true;
+    *sum = (item_sum){ 0, 0, true };
     if (n == 0)
         report(p, "EInvoiceData/Details", "must hold at least one Item");
     for (size_t i = 0; i < n; i++) {
-        for (int f = 0; f < FB_ITEM_FIELD_COUNT; f++) {
-            row_path(path, sizeof path, fb_item_field_defs[f].path, "/Item", i);
-            check_value(p, path, &fb_item_field_defs[f], fb_bill_item_get(b, i, (fb_item_field)f));
-        }
+        for (int f = 0; f < FB_ITEM_FIELD_COUNT; f++)
+            check_row_value(p, &fb_item_field_defs[f], "/Item", i,
+                            fb_bill_item_get(b, i, (fb_item_field)f));
         int64_t amount;
-        /* 15-character amounts cannot overflow an int64 sum of a
-         * document-sized list, but the reader's limits are configurable. */
-        if (fb_bill_item_get_amount(b, i, FB_ITEM_AMOUNT, &amount) ||
-            __builtin_add_overflow(*sum, amount, sum))
-            *sum_ok = false;
+        if (fb_bill_item_get_amount(b, i, FB_ITEM_AMOUNT, &amount))
+            sum->known = false;
+        else
+            sum_add(sum, amount);
     }
     fb_clear_error();
 }
 
 static void check_aux_items(const fb_bill *b, fb_problems *p)
 {
-    char path[160];
     for (size_t i = 0; i < fb_bill_aux_count(b); i++)
-        for (int f = 0; f < FB_AUX_FIELD_COUNT; f++) {
-            row_path(path, sizeof path, fb_aux_field_defs[f].path, "/AuxItem", i);
-            check_value(p, path, &fb_aux_field_defs[f], fb_bill_aux_get(b, i, (fb_aux_field)f));
-        }
+        for (int f = 0; f < FB_AUX_FIELD_COUNT; f++)
+            check_row_value(p, &fb_aux_field_defs[f], "/AuxItem", i,
+                            fb_bill_aux_get(b, i, (fb_aux_field)f));
 }
 
-static void check_sum(const fb_bill *b, fb_problems *p, int64_t sum)
+/* A sum the format cannot write (past FB_AMOUNT_MAX or FB_AMOUNT_MIN, or
+ * past int64_t) can equal no TotalAmount: said in words, since it has no
+ * amount text to quote. */
+static void check_sum(const fb_bill *b, fb_problems *p, const item_sum *sum)
 {
-    int64_t total;
+    int64_t total, exact;
     char t[FB_AMOUNT_BUFSIZE], s[FB_AMOUNT_BUFSIZE];
     if (fb_bill_get_amount(b, FB_TOTAL_AMOUNT, &total)) {
         fb_clear_error();
-        return;
+        return; /* TotalAmount's own problem is reported with the fields */
     }
-    if (total == sum)
+    bool fits = sum_value(sum, &exact) && fb_amount_format(exact, s) == FB_OK;
+    if (fits && total == exact)
         return;
-    if (fb_amount_format(sum, s) != FB_OK)
-        snprintf(s, sizeof s, "too much");
     fb_amount_format(total, t);
-    report(p, fb_field_path(FB_TOTAL_AMOUNT), "is %s but the items sum to %s", t, s);
+    if (fits)
+        report(p, fb_field_path(FB_TOTAL_AMOUNT), "is %s but the items sum to %s", t, s);
+    else
+        report(p, fb_field_path(FB_TOTAL_AMOUNT),
+               "is %s but the items sum to %s than an amount can hold", t,
+               sum->high < 0 || (sum->high == 0 && sum->low < 0) ? "less" : "more");
 }
 
 int fb_bill_validate(const fb_bill *bill, fb_problems **out)
@@ -328,18 +385,17 @@ int fb_bill_validate(const fb_bill *bill, fb_problems **out)
     fb_problems *p = calloc(1, sizeof *p);
     if (!p)
         return fb_fail_oom();
-    int64_t sum;
-    bool sum_ok;
+    item_sum sum;
     check_fields(bill, p);
     check_formats(bill, p);
     check_derived(bill, p);
     check_code_agrees(bill, p);
     check_reversal(bill, p);
     check_supervisor_seal(bill, p);
-    check_items(bill, p, &sum, &sum_ok);
+    check_items(bill, p, &sum);
     check_aux_items(bill, p);
-    if (sum_ok && fb_bill_item_count(bill) > 0)
-        check_sum(bill, p, sum);
+    if (sum.known && fb_bill_item_count(bill) > 0)
+        check_sum(bill, p, &sum);
     if (p->oom) {
         fb_problems_free(p);
         return fb_fail_oom();

@@ -8,6 +8,7 @@
 #include "cms/der.h"
 #include "cms/oids.h"
 #include "fiscalbill/sign.h"
+#include "ports/portx509.h"
 
 typedef struct signer {
     fb_port *port;
@@ -290,8 +291,7 @@ int fb_cms_sign(fb_port *port, const void *data, size_t len, const fb_sign_optio
         return fb_fail(FB_EARG, "fb_cms_sign: NULL argument");
     signer s = { .port = port, .alg = fb_port_algorithm(port) };
     s.cert_der = fb_port_certificate(port, &s.cert_len);
-    const uint8_t *p = s.cert_der;
-    s.cert = d2i_X509(NULL, &p, (long)s.cert_len);
+    s.cert = fb_port_x509(port);
     s.gmt = options && options->oids == FB_CMS_OIDS_GMT0010 && is_sm2(&s);
     int64_t when = options && options->signing_time ? options->signing_time : (int64_t)time(NULL);
     fb_buf attrs = FB_BUF_INIT, set = FB_BUF_INIT;
@@ -307,6 +307,5 @@ int fb_cms_sign(fb_port *port, const void *data, size_t len, const fb_sign_optio
         out->size = start, out->ptr[start] = '\0';
     fb_buf_dispose(&attrs);
     fb_buf_dispose(&set);
-    X509_free(s.cert);
     return rc;
 }

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <openssl/x509.h>
+#include "cms/certcache.h"
 #include "fiscalbill/port.h"
 
 /* Why a check failed, for verification reports. */
@@ -39,6 +40,11 @@ typedef struct fb_cms {
 /* Parse DER. Pointers point into der, which must outlive the result.
  * FB_EFORMAT or FB_EUNSUPPORTED with the reason; *fault says which. */
 int fb_cms_parse(const uint8_t *der, size_t len, fb_cms *out, fb_cms_fault *fault);
+
+/* The same, taking the carried certificates from a cache of decoded ones
+ * (may be NULL). Certificates from the cache are shared: read only. */
+int fb_cms_parse_cached(const uint8_t *der, size_t len, fb_certcache *certs, fb_cms *out,
+                        fb_cms_fault *fault);
 void fb_cms_clear(fb_cms *cms);
 
 /* Check the signature over content with the certificate's key: the content

@@ -14,6 +14,7 @@
 typedef struct walk {
     fb_cms *out;
     fb_cms_fault *fault;
+    fb_certcache *certs;
     const uint8_t *sid;
     size_t sid_len;
     uint8_t sid_tag;
@@ -29,13 +30,60 @@ static int bad(walk *w, fb_cms_fault fault, const char *what)
 }
 
 /* The dotted text of an OID element (tag included). */
-static bool oid_text(const uint8_t *whole, size_t len, char out[80])
+static bool oid_text_openssl(const uint8_t *whole, size_t len, char out[80])
 {
     const uint8_t *p = whole;
     ASN1_OBJECT *o = d2i_ASN1_OBJECT(NULL, &p, (long)len);
     bool ok = o && p == whole + len && OBJ_obj2txt(out, 80, o, 1) > 0;
     ASN1_OBJECT_free(o);
     return ok;
+}
+
+static size_t put_arc(char *out, size_t at, uint64_t arc)
+{
+    char digits[20];
+    size_t n = 0;
+    do
+        digits[n++] = (char)('0' + arc % 10);
+    while ((arc /= 10) && n < sizeof digits);
+    if (at + n + 2 > 80)
+        return 0;
+    if (at)
+        out[at++] = '.';
+    while (n)
+        out[at++] = digits[--n];
+    out[at] = '\0';
+    return at;
+}
+
+/* Dotted text of a DER OID (whole TLV). Decoded here because OpenSSL's
+ * d2i_ASN1_OBJECT + OBJ_obj2txt were a tenth of checking a signature; the
+ * rare OID this cannot take (long form, arcs past 64 bits, long text) goes
+ * to OpenSSL, which also refuses what DER forbids. */
+static bool oid_text(const uint8_t *whole, size_t len, char out[80])
+{
+    if (len < 3 || len > 2 + 0x7f || whole[1] != len - 2)
+        return oid_text_openssl(whole, len, out);
+    size_t at = 0;
+    uint64_t arc = 0;
+    bool first = true;
+    for (size_t i = 2; i < len; i++) {
+        if ((arc == 0 && whole[i] == 0x80) || arc >> 56)
+            return oid_text_openssl(whole, len, out); /* not minimal, or too large */
+        arc = arc << 7 | (whole[i] & 0x7f);
+        if (whole[i] & 0x80)
+            continue;
+        if (first) {
+            unsigned top = arc < 40 ? 0 : arc < 80 ? 1 : 2;
+            at = put_arc(out, 0, top);
+            arc -= 40u * top;
+            first = false;
+        }
+        if (!(at = put_arc(out, at, arc)))
+            return oid_text_openssl(whole, len, out);
+        arc = 0;
+    }
+    return whole[len - 1] & 0x80 ? oid_text_openssl(whole, len, out) : true;
 }
 
 static bool next_oid(der_reader *r, char out[80])
@@ -210,14 +258,28 @@ static int read_certs(walk *w, der_reader certs)
         size_t len;
         if (!der_next(&certs, &tag, &c, &whole, &len) || tag != DER_SEQUENCE)
             return bad(w, FB_CMS_FORMAT, "a carried certificate is malformed");
-        const uint8_t *p = whole;
-        X509 *x = d2i_X509(NULL, &p, (long)len);
-        if (!x || p != whole + len || !sk_X509_push(w->out->certs, x)) {
+        X509 *x = fb_certcache_get(w->certs, whole, len);
+        if (!x || !sk_X509_push(w->out->certs, x)) {
             X509_free(x);
             return bad(w, FB_CMS_FORMAT, "a carried certificate does not parse");
         }
     }
     return FB_OK;
+}
+
+/* A signer normally copies its certificate's issuer name byte for byte;
+ * anything else is compared the slow way, as X509_NAME_cmp does. */
+static bool name_matches(const uint8_t *der, size_t len, const X509_NAME *issuer)
+{
+    const unsigned char *have;
+    size_t have_len;
+    if (X509_NAME_get0_der(issuer, &have, &have_len) && have_len == len &&
+        !memcmp(have, der, len))
+        return true;
+    X509_NAME *n = d2i_X509_NAME(NULL, &der, (long)len);
+    bool ok = n && !X509_NAME_cmp(n, issuer);
+    X509_NAME_free(n);
+    return ok;
 }
 
 static bool sid_matches(const walk *w, X509 *x)
@@ -235,11 +297,9 @@ static bool sid_matches(const walk *w, X509 *x)
         !der_next(&ias, &tag, &skip, &name, &name_len) || tag != DER_SEQUENCE ||
         !der_next(&ias, &tag, &skip, &serial, &serial_len) || tag != DER_INTEGER)
         return false;
-    X509_NAME *n = d2i_X509_NAME(NULL, &name, (long)name_len);
     ASN1_INTEGER *i = d2i_ASN1_INTEGER(NULL, &serial, (long)serial_len);
-    bool ok = n && i && !X509_NAME_cmp(n, X509_get_issuer_name(x)) &&
-              !ASN1_INTEGER_cmp(i, X509_get0_serialNumber(x));
-    X509_NAME_free(n);
+    bool ok = i && !ASN1_INTEGER_cmp(i, X509_get0_serialNumber(x)) &&
+              name_matches(name, name_len, X509_get_issuer_name(x));
     ASN1_INTEGER_free(i);
     return ok;
 }
@@ -292,9 +352,15 @@ static int read_signed_data(walk *w, der_reader sd)
 
 int fb_cms_parse(const uint8_t *der, size_t len, fb_cms *out, fb_cms_fault *fault)
 {
+    return fb_cms_parse_cached(der, len, NULL, out, fault);
+}
+
+int fb_cms_parse_cached(const uint8_t *der, size_t len, fb_certcache *certs, fb_cms *out,
+                        fb_cms_fault *fault)
+{
     memset(out, 0, sizeof *out);
     *fault = FB_CMS_OK;
-    walk w = { .out = out, .fault = fault };
+    walk w = { .out = out, .fault = fault, .certs = certs };
     der_reader r = { der, der + len }, ci, content, sd;
     uint8_t tag;
     char oid[80];

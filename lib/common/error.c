@@ -29,6 +29,7 @@ const char *fb_status_str(int status)
     case FB_ETOKEN: return "token failure";
     case FB_EPIN: return "PIN refused or locked";
     case FB_ECRYPTO: return "cryptographic check failed";
+    case FB_ETIMEOUT: return "a token call passed its deadline";
     default: return "unknown status";
     }
 }

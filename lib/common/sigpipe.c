@@ -12,10 +12,8 @@ void fb_sigpipe_block(fb_sigpipe_guard *g)
     g->was_blocked = sigismember(&g->old, SIGPIPE);
 }
 
-void fb_sigpipe_restore(fb_sigpipe_guard *g)
+void fb_sigpipe_discard(void)
 {
-    if (g->was_blocked)
-        return;
     sigset_t pending, set;
     sigemptyset(&set);
     sigaddset(&set, SIGPIPE);
@@ -23,5 +21,12 @@ void fb_sigpipe_restore(fb_sigpipe_guard *g)
         struct timespec zero = { 0, 0 };
         sigtimedwait(&set, NULL, &zero);
     }
+}
+
+void fb_sigpipe_restore(fb_sigpipe_guard *g)
+{
+    if (g->was_blocked)
+        return;
+    fb_sigpipe_discard();
     pthread_sigmask(SIG_SETMASK, &g->old, NULL);
 }

@@ -17,4 +17,7 @@ typedef struct fb_sigpipe_guard {
 void fb_sigpipe_block(fb_sigpipe_guard *g);
 void fb_sigpipe_restore(fb_sigpipe_guard *g);
 
+/* Take a SIGPIPE pending for this thread (which must have it blocked). */
+void fb_sigpipe_discard(void);
+
 #endif

@@ -59,6 +59,17 @@ static void on_entity_decl(void *ctx, const xmlChar *name, int type, const xmlCh
     refuse(ctx, FB_EFORMAT, "entity declarations are not allowed in a bill");
 }
 
+/* path[len..] = "/" name (no "/" at the start), cut to fit: memcpy, as
+ * snprintf on every element cost more than libxml2's own work on it. */
+static void append_name(char *path, size_t size, size_t len, const char *name)
+{
+    if (len && len + 1 < size)
+        path[len++] = '/';
+    size_t n = strnlen(name, size - 1 - len);
+    memcpy(path + len, name, n);
+    path[len + n] = '\0';
+}
+
 static void on_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
                      const xmlChar *uri, int nb_namespaces, const xmlChar **namespaces,
                      int nb_attributes, int nb_defaulted, const xmlChar **attributes)
@@ -67,8 +78,7 @@ static void on_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
     parse_state *st = ctxt->_private;
     size_t len = strlen(st->path);
     st->cut[st->depth] = (unsigned short)len;
-    snprintf(st->path + len, sizeof st->path - len, "%s%s", len ? "/" : "",
-             (const char *)localname);
+    append_name(st->path, sizeof st->path, len, (const char *)localname);
     if (++st->depth > st->max_depth) {
         char why[sizeof st->path + 64];
         snprintf(why, sizeof why, "%s: elements nest deeper than the limit of %u", st->path,

@@ -9,6 +9,20 @@
 
 #define PATH_MAX_LEN 256
 
+/* parent + sep + name, cut to PATH_MAX_LEN - 1 bytes. Every element read
+ * gets its path, and snprintf was a tenth of reading a bill. */
+static void path_join(char out[PATH_MAX_LEN], const char *parent, const char *sep,
+                      const char *name)
+{
+    size_t n = 0;
+    for (const char *part[3] = { parent, sep, name }, **p = part; p < part + 3; p++) {
+        size_t len = strnlen(*p, PATH_MAX_LEN - 1 - n);
+        memcpy(out + n, *p, len);
+        n += len;
+    }
+    out[n] = '\0';
+}
+
 long fb_tree_line(xmlNodePtr node)
 {
     return node ? (long)xmlGetLineNo(node) : 0;
@@ -67,10 +81,14 @@ static int check_plain_element(xmlNodePtr el, const char *path)
     return FB_OK;
 }
 
-/* The text of a leaf element; *out is NULL for an empty one. */
-static int leaf_text(xmlNodePtr el, const char *path, char **out)
+/* The text of a leaf element, NULL for an empty one. Where libxml2 holds
+ * it in one text node, the usual case, it is used in place; otherwise the
+ * joined text is put in *joined for the caller to xmlFree. Most of a bill
+ * is leaves, and copying each twice was a tenth of reading one. */
+static int leaf_view(xmlNodePtr el, const char *path, const char **out, xmlChar **joined)
 {
     *out = NULL;
+    *joined = NULL;
     for (xmlNodePtr c = el->children; c; c = c->next) {
         if (c->type == XML_ELEMENT_NODE)
             return fail_at(FB_EFORMAT, c, path, "must hold text, not element <%s>",
@@ -78,13 +96,29 @@ static int leaf_text(xmlNodePtr el, const char *path, char **out)
         if (c->type != XML_TEXT_NODE && c->type != XML_CDATA_SECTION_NODE)
             return check_between(c, path);
     }
-    xmlChar *text = xmlNodeGetContent(el);
-    if (!text)
-        return el->children ? fb_fail_oom() : FB_OK;
-    if (*text)
-        *out = fb_strdup((const char *)text);
-    int rc = (*text && !*out) ? FB_ENOMEM : FB_OK;
-    xmlFree(text);
+    xmlNodePtr only = el->children;
+    if (!only)
+        return FB_OK;
+    if (!only->next && only->type == XML_TEXT_NODE && only->content) {
+        *out = *only->content ? (const char *)only->content : NULL;
+        return FB_OK;
+    }
+    if (!(*joined = xmlNodeGetContent(el)))
+        return fb_fail_oom();
+    *out = **joined ? (const char *)*joined : NULL;
+    return FB_OK;
+}
+
+/* The same, as a copy of the caller's own (NULL for an empty leaf). */
+static int leaf_text(xmlNodePtr el, const char *path, char **out)
+{
+    const char *view;
+    xmlChar *joined;
+    int rc = leaf_view(el, path, &view, &joined);
+    *out = NULL;
+    if (!rc && view && !(*out = fb_strdup(view)))
+        rc = FB_ENOMEM;
+    xmlFree(joined);
     return rc;
 }
 
@@ -100,12 +134,13 @@ static int set_leaf(fb_bill *bill, const fb_node *leaf, size_t row, const char *
 static int read_leaf(fb_bill *bill, xmlNodePtr el, const fb_node *leaf, size_t row,
                      const char *path)
 {
-    char *value;
-    int rc = leaf_text(el, path, &value);
+    const char *value;
+    xmlChar *joined;
+    int rc = leaf_view(el, path, &value, &joined);
     if (rc)
         return rc;
     rc = set_leaf(bill, leaf, row, value);
-    free(value);
+    xmlFree(joined);
     if (rc)
         return fail_at(rc, el, path, "%s", fb_last_error());
     return FB_OK;
@@ -118,12 +153,13 @@ static int read_unknown_ext(fb_bill *bill, xmlNodePtr el, const char *path)
         return fail_at(FB_EFORMAT, el, path, "element name is outside the ASCII names a bill uses");
     if (fb_bill_ext_find(bill, name))
         return fail_at(FB_EFORMAT, el, path, "appears twice");
-    char *value;
-    int rc = leaf_text(el, path, &value);
+    const char *value;
+    xmlChar *joined;
+    int rc = leaf_view(el, path, &value, &joined);
     if (rc)
         return rc;
     rc = fb_bill_ext_set(bill, name, value ? value : "");
-    free(value);
+    xmlFree(joined);
     return rc ? fail_at(rc, el, path, "%s", fb_last_error()) : FB_OK;
 }
 
@@ -178,8 +214,9 @@ static int walk_child(fb_bill *bill, xmlNodePtr c, const fb_node *sc, size_t row
     int rc = add_row(bill, sc, &r);
     if (rc)
         return rc;
-    char rpath[PATH_MAX_LEN];
-    snprintf(rpath, sizeof rpath, "%s[%zu]", path, r + 1);
+    char rpath[PATH_MAX_LEN], index[24];
+    snprintf(index, sizeof index, "[%zu]", r + 1);
+    path_join(rpath, path, index, "");
     return walk_container(bill, c, sc, r, rpath);
 }
 
@@ -197,7 +234,7 @@ static int walk_container(fb_bill *bill, xmlNodePtr el, const fb_node *schema, s
             continue;
         }
         char cpath[PATH_MAX_LEN];
-        snprintf(cpath, sizeof cpath, "%s/%s", path, (const char *)c->name);
+        path_join(cpath, path, "/", (const char *)c->name);
         if ((rc = check_plain_element(c, cpath)))
             return rc;
         int j = find_child(schema, (const char *)c->name, pos);
@@ -258,7 +295,7 @@ static int read_sig_node(fb_sig_node *sig, xmlNodePtr el, const char *path)
         if (c->type != XML_ELEMENT_NODE)
             continue;
         char cpath[PATH_MAX_LEN];
-        snprintf(cpath, sizeof cpath, "%s/%s", path, (const char *)c->name);
+        path_join(cpath, path, "/", (const char *)c->name);
         if ((rc = check_plain_element(c, cpath)) || (rc = read_sig_leaf(sig, c, cpath)))
             return rc;
     }

@@ -1,5 +1,6 @@
 /* Host-side cryptography for ports: digests (with SM2's Z), verification of
  * every signature before it leaves the port, and signature encodings. */
+#include <pthread.h>
 #include <string.h>
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
@@ -41,11 +42,12 @@ int fb_alg_for_key(EVP_PKEY *pub, bool pss, fb_sig_alg *alg)
         *alg = FB_SIG_SM2_SM3;
     else if (EVP_PKEY_is_a(pub, "EC") && ec_curve_nid(pub) == NID_X9_62_prime256v1)
         *alg = FB_SIG_ECDSA_SHA256;
-    else if (EVP_PKEY_is_a(pub, "RSA") && EVP_PKEY_get_bits(pub) >= 2048)
+    else if (EVP_PKEY_is_a(pub, "RSA") && EVP_PKEY_get_bits(pub) >= 2048 &&
+             EVP_PKEY_get_bits(pub) <= FB_RSA_BITS_MAX)
         *alg = pss ? FB_SIG_RSA_PSS_SHA256 : FB_SIG_RSA_SHA256;
     else
         return fb_fail(FB_EUNSUPPORTED, "the key is %s of %d bits; ports sign with SM2, "
-                       "ECDSA P-256 or RSA of 2048 bits or more",
+                       "ECDSA P-256 or RSA of 2048 to 4096 bits",
                        EVP_PKEY_get0_type_name(pub), EVP_PKEY_get_bits(pub));
     return FB_OK;
 }
@@ -57,10 +59,26 @@ size_t fb_alg_signature_max(fb_sig_alg alg, EVP_PKEY *pub)
     return FB_EC_DER_MAX;
 }
 
-static int put_bn(EVP_MD_CTX *md, const BIGNUM *bn)
+/* a || b || xG || yG of the SM2 curve, the constant middle of every Z.
+ * Built once: making an EC_GROUP costs more than the rest of Z. */
+static uint8_t sm2_curve[128];
+static bool sm2_curve_ok;
+static pthread_once_t sm2_curve_once = PTHREAD_ONCE_INIT;
+
+static void sm2_curve_init(void)
 {
-    uint8_t buf[32];
-    return BN_bn2binpad(bn, buf, sizeof buf) == 32 && EVP_DigestUpdate(md, buf, sizeof buf);
+    EC_GROUP *group = EC_GROUP_new_by_curve_name(NID_sm2);
+    BIGNUM *v[4] = { BN_new(), BN_new(), BN_new(), BN_new() };
+    bool ok = group && v[0] && v[1] && v[2] && v[3] &&
+              EC_GROUP_get_curve(group, NULL, v[0], v[1], NULL) &&
+              EC_POINT_get_affine_coordinates(group, EC_GROUP_get0_generator(group), v[2], v[3],
+                                              NULL);
+    for (int i = 0; i < 4; i++) {
+        ok = ok && BN_bn2binpad(v[i], sm2_curve + 32 * i, 32) == 32;
+        BN_free(v[i]);
+    }
+    EC_GROUP_free(group);
+    sm2_curve_ok = ok;
 }
 
 /* Z = SM3(ENTL || ID || a || b || xG || yG || xA || yA), GM/T 0003. */
@@ -70,25 +88,17 @@ static int sm2_z(EVP_PKEY *pub, const char *id, uint8_t z[32])
     uint8_t entl[2] = { (uint8_t)(id_len * 8 >> 8), (uint8_t)(id_len * 8) };
     uint8_t point[65];
     size_t point_len = 0;
-    EC_GROUP *group = EC_GROUP_new_by_curve_name(NID_sm2);
-    BIGNUM *a = BN_new(), *b = BN_new(), *x = BN_new(), *y = BN_new();
+    pthread_once(&sm2_curve_once, sm2_curve_init);
     EVP_MD_CTX *md = EVP_MD_CTX_new();
-    int ok = group && a && b && x && y && md && id_len < 8192 &&
+    int ok = sm2_curve_ok && md && id_len <= FB_SM2_ID_MAX &&
              EVP_PKEY_get_octet_string_param(pub, OSSL_PKEY_PARAM_PUB_KEY, point, sizeof point,
                                              &point_len) &&
              point_len == 65 && point[0] == 0x04 &&
-             EC_GROUP_get_curve(group, NULL, a, b, NULL) &&
-             EC_POINT_get_affine_coordinates(group, EC_GROUP_get0_generator(group), x, y, NULL) &&
              EVP_DigestInit_ex(md, EVP_sm3(), NULL) && EVP_DigestUpdate(md, entl, 2) &&
-             EVP_DigestUpdate(md, id, id_len) && put_bn(md, a) && put_bn(md, b) &&
-             put_bn(md, x) && put_bn(md, y) && EVP_DigestUpdate(md, point + 1, 64) &&
-             EVP_DigestFinal_ex(md, z, NULL);
+             EVP_DigestUpdate(md, id, id_len) &&
+             EVP_DigestUpdate(md, sm2_curve, sizeof sm2_curve) &&
+             EVP_DigestUpdate(md, point + 1, 64) && EVP_DigestFinal_ex(md, z, NULL);
     EVP_MD_CTX_free(md);
-    BN_free(a);
-    BN_free(b);
-    BN_free(x);
-    BN_free(y);
-    EC_GROUP_free(group);
     return ok ? FB_OK : fb_fail(FB_ECRYPTO, "cannot compute the SM2 Z value of the public key");
 }
 

@@ -38,8 +38,14 @@ int fb_alg_ec_to_der(const uint8_t *in, size_t in_len, size_t field_len,
 /* Is this public key SM2 (an EC key on the SM2 curve, whatever its type)? */
 bool fb_alg_key_is_sm2(EVP_PKEY *pub);
 
-/* The algorithm a public key can sign with: SM2, ECDSA P-256 or RSA
- * (PKCS#1 v1.5 unless pss). FB_EUNSUPPORTED for anything else. */
+/* The largest RSA key a port signs with. A bill's SignatureValue holds at
+ * most 4096 Base64 characters (specs/bill-format.md); the CMS of a larger
+ * key's signature, with its certificate, would not fit. */
+#define FB_RSA_BITS_MAX 4096
+
+/* The algorithm a public key can sign with: SM2, ECDSA P-256 or RSA of
+ * 2048 to FB_RSA_BITS_MAX bits (PKCS#1 v1.5 unless pss). FB_EUNSUPPORTED
+ * for anything else. */
 int fb_alg_for_key(EVP_PKEY *pub, bool pss, fb_sig_alg *alg);
 
 /* The most bytes a signature by this key takes, DER. */

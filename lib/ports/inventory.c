@@ -104,7 +104,8 @@ static void put_objects(fb_buf *out, CK_FUNCTION_LIST_PTR f, CK_SLOT_ID slot)
     if (f->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &s) != CKR_OK)
         return;
     if (f->C_FindObjectsInit(s, NULL, 0) == CKR_OK) {
-        f->C_FindObjects(s, objs, MAX_OBJECTS, &n);
+        if (f->C_FindObjects(s, objs, MAX_OBJECTS, &n) != CKR_OK || n > MAX_OBJECTS)
+            n = 0; /* a broken module: nothing it returned is read */
         f->C_FindObjectsFinal(s);
     }
     for (CK_ULONG i = 0; i < n; i++)
@@ -145,17 +146,19 @@ static void put_module(fb_buf *out, const char *path)
     }
     CK_FUNCTION_LIST_PTR f = fb_module_functions(m);
     CK_INFO info;
-    CK_SLOT_ID slots[256];
-    CK_ULONG n = 256;
+    CK_SLOT_ID *slots = NULL;
+    size_t n = 0;
     if (f->C_GetInfo(&info) == CKR_OK)
         fb_buf_printf(out, "module %s: %.32s %.32s\n", path, info.manufacturerID,
                       info.libraryDescription);
-    if (f->C_GetSlotList(CK_FALSE, slots, &n) != CKR_OK)
-        n = 0;
-    for (CK_ULONG i = 0; i < n && i < 256; i++)
+    int rc = fb_token_slot_list(f, false, &slots, &n);
+    for (size_t i = 0; !rc && i < n; i++)
         put_token(out, f, slots[i]);
-    if (n == 0)
+    if (rc && rc != FB_ENOTFOUND)
+        fb_buf_printf(out, "    %s\n", fb_last_error());
+    else if (n == 0)
         fb_buf_puts(out, "    no slots\n");
+    free(slots);
     fb_module_release(m);
 }
 

@@ -1,11 +1,19 @@
 /* pkcs11: ports. The session stays open and logged in between signatures;
  * a lost session or a reset token is recovered from once; a refused PIN is
  * never tried again. The caller (port.c) holds the port's lock around every
- * call into this file after open. */
+ * call into this file after open.
+ *
+ * Every token call runs on the port's worker thread (deadline.c), with a
+ * deadline: the functions marked "worker" below run there, inside a job,
+ * and only they touch the token state (session, key, PIN, slot). The
+ * caller's side fills the job's inputs while the worker is idle and reads
+ * its results once it has ended; after a deadline passes it touches
+ * nothing the worker may still use. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "common/internal.h"
+#include "ports/deadline.h"
 #include "ports/module.h"
 #include "ports/p11uri.h"
 #include "ports/portint.h"
@@ -13,9 +21,21 @@
 #include "ports/secret.h"
 #include "ports/token.h"
 
+/* The inputs and output of one signature. They live in the port, not on
+ * the caller's stack, because a job abandoned at its deadline still runs
+ * to its end after the caller has left. */
+typedef struct sign_job {
+    uint8_t *msg; /* a copy, only when the token hashes */
+    size_t msg_len, msg_room;
+    uint8_t dgst[FB_DIGEST_MAX];
+    uint8_t out[FB_RAW_SIG_MAX];
+    size_t out_len;
+} sign_job;
+
 typedef struct p11 {
     fb_module *mod;
-    CK_FUNCTION_LIST_PTR f;
+    CK_FUNCTION_LIST_PTR f; /* the worker's timed functions once it runs */
+    fb_dl *dl;              /* the worker */
     fb_p11uri uri;
     fb_token_ident token;
     CK_SLOT_ID slot;
@@ -30,11 +50,20 @@ typedef struct p11 {
     fb_secret pin;
     bool pin_refused;
     char refusal[400];
-    const char *sm2_id; /* the port's */
+    char *sm2_id;       /* a copy of the port's: the worker may outlive the port */
     char name[160];     /* "token "Window 1" (serial A1B2)" */
+    char desc[320];     /* the port for messages (its description once open); caller's */
+    sign_job job;
+    /* What opening reads from the token, for the caller to judge. */
+    bool want_cert;
+    uint8_t *cert_der;
+    size_t cert_len;
+    CK_KEY_TYPE key_type;
+    CK_MECHANISM_TYPE *mechs;
+    size_t n_mechs;
 } p11;
 
-/* ---- session and login ---- */
+/* ---- session and login (worker) ---- */
 
 static void drop_session(p11 *p)
 {
@@ -119,8 +148,13 @@ static int reconnect(p11 *p)
     /* A module whose link to its token broke (p11-kit's client after its
      * server process died) reconnects only in C_Initialize: when this port
      * is the module's one user, initialise it again and look once more. */
-    if (rc == FB_ETOKEN && fb_module_reinitialize(p->mod) == FB_OK)
-        rc = fb_token_find(p->f, &same, &p->slot, &p->token);
+    if (rc == FB_ETOKEN) {
+        fb_dl_enter("C_Finalize/C_Initialize");
+        int again = fb_module_reinitialize(p->mod);
+        fb_dl_leave();
+        if (again == FB_OK)
+            rc = fb_token_find(p->f, &same, &p->slot, &p->token);
+    }
     if (rc == FB_ENOTFOUND)
         return fb_fail(FB_ETOKEN, "no key in port %s: the token is not present", p->name);
     if (rc)
@@ -133,7 +167,7 @@ static int reconnect(p11 *p)
     return rc;
 }
 
-/* ---- signing ---- */
+/* ---- signing (worker, then the caller's side) ---- */
 
 static CK_RV context_login(p11 *p)
 {
@@ -193,10 +227,10 @@ static int sign_failed(p11 *p, CK_RV rv)
     return fb_fail(FB_ETOKEN, "%s: signing failed: %s", p->name, fb_ckr_name(rv));
 }
 
-static int p11_sign(void *impl, const uint8_t *msg, size_t msg_len, const uint8_t *dgst,
+/* Worker. */
+static int sign_now(p11 *p, const uint8_t *msg, size_t msg_len, const uint8_t *dgst,
                     uint8_t *out, size_t *out_len)
 {
-    p11 *p = impl;
     size_t room = *out_len;
     /* An earlier recovery that failed left no session: try to connect
      * again, once per signature, so a replugged key works without reopening
@@ -230,16 +264,82 @@ static int p11_sign(void *impl, const uint8_t *msg, size_t msg_len, const uint8_
                    p->name, fb_ckr_name(first), fb_ckr_name(rv));
 }
 
-static void p11_close(void *impl)
+/* Worker: one signature, from the job's inputs. */
+static int sign_job_run(void *arg)
+{
+    p11 *p = arg;
+    /* An abandoned call left the session in a state nobody knows (an
+     * operation half done, a login lost): start from a fresh one, through
+     * the same path as after a failed recovery. */
+    if (fb_dl_take_suspect(p->dl))
+        drop_session(p);
+    p->job.out_len = sizeof p->job.out;
+    return sign_now(p, p->job.msg, p->job.msg_len, p->job.dgst, p->job.out, &p->job.out_len);
+}
+
+/* Caller: copy the inputs into the port (the worker is idle, so nobody
+ * reads them meanwhile), run the job, copy the output out. */
+static int p11_sign(void *impl, const uint8_t *msg, size_t msg_len, const uint8_t *dgst,
+                    uint8_t *out, size_t *out_len)
 {
     p11 *p = impl;
+    sign_job *j = &p->job;
+    int rc = fb_dl_ready(p->dl, p->desc);
+    if (rc)
+        return rc;
+    memcpy(j->dgst, dgst, sizeof j->dgst);
+    j->msg_len = 0;
+    if (p->choice.token_hashes) {
+        if (j->msg_room < msg_len) {
+            uint8_t *m = realloc(j->msg, msg_len);
+            if (!m)
+                return fb_fail_oom();
+            j->msg = m;
+            j->msg_room = msg_len;
+        }
+        if (msg_len)
+            memcpy(j->msg, msg, msg_len);
+        j->msg_len = msg_len;
+    }
+    rc = fb_dl_run(p->dl, sign_job_run, p, p->desc);
+    if (rc)
+        return rc; /* after FB_ETIMEOUT the job's output is never read */
+    if (j->out_len > *out_len)
+        return fb_fail(FB_ECRYPTO, "%s: the token returned %zu bytes, more than any signature",
+                       p->desc, j->out_len);
+    memcpy(out, j->out, j->out_len);
+    *out_len = j->out_len;
+    return FB_OK;
+}
+
+/* Worker, or the caller when the worker never started: release everything
+ * the port holds on the token and in memory. */
+static int release(void *arg)
+{
+    p11 *p = arg;
     if (p->f)
         drop_session(p);
     fb_secret_free(&p->pin);
     fb_p11uri_free(&p->uri);
+    /* The last reference unloads the module: never under a stuck call,
+     * since this runs on the worker after the call returned. */
     fb_module_release(p->mod);
     free(p->key_id);
+    free(p->sm2_id);
+    free(p->job.msg);
+    free(p->cert_der);
+    free(p->mechs);
     free(p);
+    return FB_OK;
+}
+
+static void p11_close(void *impl)
+{
+    p11 *p = impl;
+    if (p->dl)
+        fb_dl_stop(p->dl, release, p); /* frees the worker too, now or later */
+    else
+        release(p);
 }
 
 static const fb_port_backend p11_backend = { p11_sign, p11_close };
@@ -286,41 +386,73 @@ static int find_key(p11 *p)
     return FB_OK;
 }
 
+/* Worker: the certificate object's DER, unless a file gives it. */
+static int read_cert(p11 *p)
+{
+    if (!p->want_cert)
+        return FB_OK;
+    int rc = fb_token_find_cert(p->f, p->session, p->key_id, p->key_id_len, &p->cert_der,
+                                &p->cert_len);
+    return rc ? fb_fail(rc, "%s: %s; give the certificate file", p->name, fb_last_error())
+              : FB_OK;
+}
+
+/* Worker: what choosing the profile needs from the token. */
+static int read_mechanisms(p11 *p)
+{
+    uint8_t *v = NULL;
+    size_t len = 0;
+    p->key_type = (CK_KEY_TYPE)-1;
+    if (fb_token_attr(p->f, p->session, p->key, CKA_KEY_TYPE, &v, &len) == FB_OK &&
+        len == sizeof p->key_type)
+        memcpy(&p->key_type, v, sizeof p->key_type);
+    free(v);
+    int rc = fb_token_mechanisms(p->f, p->slot, &p->mechs, &p->n_mechs);
+    return rc ? fb_fail(rc, "%s: %s", p->name, fb_last_error()) : FB_OK;
+}
+
+/* Worker: the token the URI names. */
+static int find_token_job(void *arg)
+{
+    p11 *p = arg;
+    int rc = fb_token_find(p->f, &p->uri, &p->slot, &p->token);
+    if (!rc)
+        snprintf(p->name, sizeof p->name, "token \"%s\" (serial %s)", p->token.label,
+                 p->token.serial);
+    return rc;
+}
+
+/* Worker: session, login, key, and what the caller needs to judge them. */
+static int open_session_job(void *arg)
+{
+    p11 *p = arg;
+    int rc = connect(p);
+    if (!rc)
+        rc = find_key(p);
+    if (!rc)
+        rc = read_cert(p);
+    if (!rc)
+        rc = read_mechanisms(p);
+    return rc;
+}
+
 static int take_cert(fb_port *port, p11 *p, const fb_port_options *o)
 {
     X509 *cert = NULL;
-    uint8_t *der = NULL;
-    size_t len = 0;
     int rc;
     if (o && o->cert_path) {
         rc = fb_port_read_cert(o->cert_path, &cert);
     } else {
-        rc = fb_token_find_cert(p->f, p->session, p->key_id, p->key_id_len, &der, &len);
-        const uint8_t *q = der;
-        if (!rc && !(cert = d2i_X509(NULL, &q, (long)len)))
-            rc = fb_fail(FB_EFORMAT, "%s: the certificate on the token does not parse", p->name);
-        else if (rc)
-            rc = fb_fail(rc, "%s: %s; give the certificate file", p->name, fb_last_error());
-        free(der);
+        const uint8_t *q = p->cert_der;
+        rc = (cert = d2i_X509(NULL, &q, (long)p->cert_len)) ? FB_OK
+             : fb_fail(FB_EFORMAT, "%s: the certificate on the token does not parse", p->name);
     }
     return rc ? rc : fb_port_set_cert(port, cert, o && o->rsa_pss);
 }
 
 static int choose_profile(fb_port *port, p11 *p, const fb_port_options *o)
 {
-    uint8_t *v = NULL;
-    size_t len = 0;
-    CK_KEY_TYPE key_type = (CK_KEY_TYPE)-1;
-    if (fb_token_attr(p->f, p->session, p->key, CKA_KEY_TYPE, &v, &len) == FB_OK &&
-        len == sizeof key_type)
-        memcpy(&key_type, v, sizeof key_type);
-    free(v);
-    CK_MECHANISM_TYPE *mechs = NULL;
-    size_t n = 0;
-    int rc = fb_token_mechanisms(p->f, p->slot, &mechs, &n);
-    if (!rc)
-        rc = fb_profile_choose(o, key_type, port->alg, mechs, n, &p->choice);
-    free(mechs);
+    int rc = fb_profile_choose(o, p->key_type, port->alg, p->mechs, p->n_mechs, &p->choice);
     if (rc)
         return fb_fail(rc, "%s: %s", p->name, fb_last_error());
     /* An RSA certificate is the same for PKCS#1 v1.5 and PSS; the profile
@@ -330,13 +462,33 @@ static int choose_profile(fb_port *port, p11 *p, const fb_port_options *o)
     return FB_OK;
 }
 
-static void describe(fb_port *port, const p11 *p)
+static void describe(fb_port *port, p11 *p)
 {
     char id[64] = "";
     for (size_t i = 0; i < p->key_id_len && i < 16; i++)
         snprintf(id + 2 * i, sizeof id - 2 * i, "%02X", p->key_id[i]);
     snprintf(port->description, sizeof port->description, "%s, key %s, profile %s%s", p->name, id,
              port->profile, p->choice.token_hashes ? " (token hashes)" : "");
+    snprintf(p->desc, sizeof p->desc, "%s", port->description);
+}
+
+/* The module is loaded here, not on the worker: C_Initialize runs under
+ * the module registry's lock, which an abandoned call would hold for ever.
+ * Everything after it that talks to the token runs on the worker, with the
+ * deadline; the PIN callback runs here, on the application's thread. */
+static int start(p11 *p, const fb_port_options *o)
+{
+    int rc = load_module(p);
+    if (!rc)
+        rc = fb_dl_start(&p->dl, p->f, o ? o->call_timeout_ms : 0);
+    if (rc)
+        return rc;
+    p->f = fb_dl_functions(p->dl);
+    fb_p11uri_describe(&p->uri, p->desc, sizeof p->desc);
+    rc = fb_dl_run(p->dl, find_token_job, p, p->desc);
+    if (!rc)
+        snprintf(p->desc, sizeof p->desc, "%s", p->name);
+    return rc;
 }
 
 int fb_p11_open(fb_port *port, const char *text, const fb_port_options *o)
@@ -346,21 +498,18 @@ int fb_p11_open(fb_port *port, const char *text, const fb_port_options *o)
         return fb_fail_oom();
     port->impl = p;
     port->backend = &p11_backend;
-    p->sm2_id = port->sm2_id;
-    int rc = fb_p11uri_parse(text, &p->uri);
+    int rc = (p->sm2_id = fb_strdup(port->sm2_id)) ? FB_OK : FB_ENOMEM;
+    if (!rc)
+        rc = fb_p11uri_parse(text, &p->uri);
     if (!rc && p->uri.type == FB_URI_TYPE_OTHER)
         rc = fb_fail(FB_EARG, "a port signs with a private key: type must be private");
+    p->want_cert = !(o && o->cert_path);
     if (!rc)
-        rc = load_module(p);
+        rc = start(p, o);
     if (!rc)
-        rc = fb_token_find(p->f, &p->uri, &p->slot, &p->token);
-    if (!rc) {
-        snprintf(p->name, sizeof p->name, "token \"%s\" (serial %s)", p->token.label,
-                 p->token.serial);
         rc = fb_secret_obtain(&p->pin, p->uri.pin_value, p->uri.pin_source,
                               o ? o->pin_callback : NULL, o ? o->pin_callback_data : NULL,
                               p->name);
-    }
     /* The URI's copy of the PIN is not needed past this point. */
     if (p->uri.pin_value) {
         fb_wipe(p->uri.pin_value, strlen(p->uri.pin_value));
@@ -368,14 +517,19 @@ int fb_p11_open(fb_port *port, const char *text, const fb_port_options *o)
         p->uri.pin_value = NULL;
     }
     if (!rc)
-        rc = connect(p);
-    if (!rc)
-        rc = find_key(p);
+        rc = fb_dl_run(p->dl, open_session_job, p, p->desc);
     if (!rc)
         rc = take_cert(port, p, o);
     if (!rc)
         rc = choose_profile(port, p, o);
     if (!rc)
         describe(port, p);
+    /* Read for opening only (the worker is idle: no job runs now). */
+    if (!rc) {
+        free(p->cert_der);
+        free(p->mechs);
+        p->cert_der = NULL;
+        p->mechs = NULL;
+    }
     return rc;
 }

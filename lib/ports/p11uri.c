@@ -69,13 +69,21 @@ static const attr_slot text_attrs[] = {
     SLOT("pin-value", pin_value, true),
 };
 
+/* A value this parser will not keep: wiped before it is freed, since it
+ * may be a PIN (a pin-value in the path part, a misspelt pin-value). */
+static void drop(char *value, size_t len)
+{
+    fb_wipe(value, len);
+    free(value);
+}
+
 /* Values of attributes that are refused are wiped too: a PIN under a
  * misspelt name is still a PIN. */
 static int set_special(fb_p11uri *u, const char *name, char *value, size_t len)
 {
     if (!strcmp(name, "id")) {
         if (u->id) {
-            free(value);
+            drop(value, len);
             return fb_fail(FB_EARG, "PKCS#11 URI: id is given twice");
         }
         u->id = (uint8_t *)value;
@@ -101,7 +109,7 @@ static int set_special(fb_p11uri *u, const char *name, char *value, size_t len)
     } else {
         rc = fb_fail(FB_EARG, "PKCS#11 URI: unknown attribute \"%s\"", name);
     }
-    free(value);
+    drop(value, len);
     return rc;
 }
 
@@ -121,16 +129,14 @@ static int set_attr(fb_p11uri *u, const char *name, bool query, const char *raw,
              : strlen(value) != len ? fb_fail(FB_EARG, "PKCS#11 URI: %s holds a NUL byte", name)
                                     : FB_OK;
         if (rc) {
-            fb_wipe(value, len);
-            free(value);
+            drop(value, len);
             return rc;
         }
         *slot = value;
         return FB_OK;
     }
     if (query) {
-        fb_wipe(value, len);
-        free(value);
+        drop(value, len);
         return fb_fail(FB_EARG, "PKCS#11 URI: unknown query attribute \"%s\"", name);
     }
     return set_special(u, name, value, len);

@@ -7,6 +7,7 @@
 #include "common/internal.h"
 #include "common/sigpipe.h"
 #include "ports/portint.h"
+#include "ports/portx509.h"
 
 int fb_port_read_cert(const char *path, X509 **out)
 {
@@ -62,7 +63,12 @@ int fb_port_open(fb_port **out, const char *uri, const fb_port_options *options)
         return fb_fail_oom();
     pthread_mutex_init(&port->lock, NULL);
     const char *id = options && options->sm2_id ? options->sm2_id : FB_SM2_DEFAULT_ID;
-    int rc = (port->sm2_id = fb_strdup(id)) ? FB_OK : FB_ENOMEM;
+    int rc = FB_OK;
+    if (strlen(id) > FB_SM2_ID_MAX)
+        rc = fb_fail(FB_EARG, "fb_port_open: the SM2 user ID of %zu bytes is longer than %d",
+                     strlen(id), FB_SM2_ID_MAX);
+    else if (!(port->sm2_id = fb_strdup(id)))
+        rc = FB_ENOMEM;
     if (rc == FB_OK && !strncmp(uri, "file:", 5))
         rc = fb_soft_open(port, uri + 5, options);
     else if (rc == FB_OK && !strncmp(uri, "pkcs11:", 7)) {
@@ -119,6 +125,11 @@ int fb_port_sign(fb_port *port, const void *msg, size_t msg_len, uint8_t *sig, s
         pthread_mutex_unlock(&port->lock);
         fb_sigpipe_restore(&guard);
     }
+    /* A module that claims more bytes than the buffer it was given is
+     * broken; nothing past the buffer may be read. */
+    if (!rc && raw_len > sizeof raw)
+        rc = fb_fail(FB_ETOKEN, "%s: the token claims a signature of %zu bytes in a buffer of "
+                     "%zu; it was discarded", port->description, raw_len, sizeof raw);
     if (!rc)
         rc = normalise(port, raw, raw_len, der, &der_len);
     /* Sign-then-verify: a token that returns a wrong signature (a software
@@ -153,6 +164,11 @@ const uint8_t *fb_port_certificate(const fb_port *port, size_t *len)
     if (len)
         *len = port ? port->cert_len : 0;
     return port ? port->cert_der : NULL;
+}
+
+X509 *fb_port_x509(const fb_port *port)
+{
+    return port ? port->cert : NULL;
 }
 
 const char *fb_port_sm2_id(const fb_port *port)

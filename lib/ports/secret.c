@@ -1,52 +1,95 @@
 /* PIN handling. A PIN is copied only into locked memory, wiped from every
  * temporary buffer, and never formatted into a message. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 #include "common/internal.h"
 #include "ports/secret.h"
 
 #define PIN_MAX 256
+/* The locked buffer: a PIN and its NUL, and room for what a PIN file may
+ * hold around it (CR, LF) plus one byte more, which tells a file that is
+ * too long without reading the rest of it. */
+#define SECRET_SIZE (PIN_MAX + 3)
 
-static int keep(fb_secret *out, const char *pin, size_t len)
+static int lock_buffer(fb_secret *out)
 {
-    out->text = calloc(1, PIN_MAX + 1);
+    out->text = calloc(1, SECRET_SIZE);
+    out->len = 0;
     if (!out->text)
         return fb_fail_oom();
     /* Best effort: a process without the right to lock memory still works. */
-    (void)mlock(out->text, PIN_MAX + 1);
+    (void)mlock(out->text, SECRET_SIZE);
+    return FB_OK;
+}
+
+static int keep(fb_secret *out, const char *pin, size_t len)
+{
+    int rc = lock_buffer(out);
+    if (rc)
+        return rc;
     memcpy(out->text, pin, len);
     out->text[len] = '\0';
     out->len = len;
     return FB_OK;
 }
 
+/* Up to size bytes of fd into buf; -1 with errno on a read error. */
+static ssize_t read_up_to(int fd, char *buf, size_t size)
+{
+    size_t n = 0;
+    while (n < size) {
+        ssize_t r = read(fd, buf + n, size - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return -1;
+        if (r == 0)
+            break;
+        n += (size_t)r;
+    }
+    return (ssize_t)n;
+}
+
+/* The PIN file is read with read(2) straight into the locked buffer: stdio
+ * would read it through a buffer of its own, freed unwiped by fclose. */
 static int from_file(fb_secret *out, const char *source)
 {
     if (strncmp(source, "file:", 5))
         return fb_fail(FB_EPIN, "pin-source must be a file: URI");
     const char *path = source + 5;
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
         return fb_fail(FB_EPIN, "cannot read the PIN file %s: %s", path, strerror(errno));
-    char buf[PIN_MAX + 2];
-    size_t n = fread(buf, 1, sizeof buf, f);
-    fclose(f);
-    int rc;
-    if (n > 0 && buf[n - 1] == '\n')
+    int rc = lock_buffer(out);
+    ssize_t got = rc ? 0 : read_up_to(fd, out->text, SECRET_SIZE);
+    int err = errno;
+    close(fd);
+    if (rc)
+        return rc;
+    size_t n = got > 0 ? (size_t)got : 0;
+    if (got < 0)
+        rc = fb_fail(FB_EPIN, "cannot read the PIN file %s: %s", path, strerror(err));
+    if (!rc && n > 0 && out->text[n - 1] == '\n')
         n--;
-    if (n > 0 && buf[n - 1] == '\r')
+    if (!rc && n > 0 && out->text[n - 1] == '\r')
         n--;
-    if (n > PIN_MAX)
+    if (!rc && n > PIN_MAX)
         rc = fb_fail(FB_EPIN, "the PIN file %s is longer than %d bytes", path, PIN_MAX);
-    else if (memchr(buf, 0, n))
+    else if (!rc && memchr(out->text, 0, n))
         rc = fb_fail(FB_EPIN, "the PIN file %s holds a NUL byte", path);
-    else
-        rc = keep(out, buf, n);
-    fb_wipe(buf, sizeof buf);
-    return rc;
+    if (rc) {
+        fb_secret_free(out);
+        return rc;
+    }
+    /* The line ending, if any, goes too: only the PIN and NULs remain. */
+    fb_wipe(out->text + n, SECRET_SIZE - n);
+    out->len = n;
+    return FB_OK;
 }
 
 static int from_callback(fb_secret *out, fb_pin_callback cb, void *data, const char *name)
@@ -80,8 +123,8 @@ void fb_secret_free(fb_secret *s)
 {
     if (!s || !s->text)
         return;
-    fb_wipe(s->text, PIN_MAX + 1);
-    munlock(s->text, PIN_MAX + 1);
+    fb_wipe(s->text, SECRET_SIZE);
+    munlock(s->text, SECRET_SIZE);
     free(s->text);
     s->text = NULL;
     s->len = 0;

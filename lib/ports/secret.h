@@ -12,8 +12,9 @@ typedef struct fb_secret {
 } fb_secret;
 
 /* Take a PIN from pin-value (copied; the source is the caller's to wipe),
- * from pin-source (file:PATH, read whole, one trailing newline dropped), or
- * from the callback. *out stays empty when none of them gives one. */
+ * from pin-source (file:PATH, read whole with read(2) into the locked
+ * buffer; a final LF, then a final CR, dropped; at most 256 bytes, no NUL),
+ * or from the callback. *out stays empty when none of them gives one. */
 int fb_secret_obtain(fb_secret *out, const char *pin_value, const char *pin_source,
                      fb_pin_callback cb, void *cb_data, const char *port_name);
 

@@ -7,8 +7,17 @@
 #include "ports/module.h"
 #include "ports/token.h"
 
-#define MAX_SLOTS 256
+/* Slots searched for a token: a module reporting more is refused rather
+ * than searched in part, where a second token with the same label could
+ * hide (and the search would no longer refuse to guess). */
+#define MAX_SLOTS 4096
+#define MAX_MECHANISMS 4096
 #define MAX_MATCHES 16
+#define MAX_ATTR_BYTES 65536
+/* Reads of a list or an attribute that grew between the call that sized it
+ * and the call that filled it (CKR_BUFFER_TOO_SMALL): how many times to ask
+ * again before giving up. */
+#define MAX_TRIES 3
 
 /* PKCS#11 pads fixed-width strings with spaces. */
 static void unpad(char *dst, const CK_UTF8CHAR *src, size_t n)
@@ -77,21 +86,100 @@ static int report(const fb_p11uri *u, size_t n_match, const char *matched, const
                    *seen ? seen : "none", failed ? " (some slots could not be read)" : "");
 }
 
+/* One of PKCS#11's two-call lists: C_GetSlotList or C_GetMechanismList. */
+typedef struct list_call {
+    CK_FUNCTION_LIST_PTR f;
+    CK_BBOOL present; /* C_GetSlotList's */
+    CK_SLOT_ID slot;  /* C_GetMechanismList's */
+    CK_RV (*get)(const struct list_call *c, CK_ULONG *items, CK_ULONG *count);
+    const char *what; /* "the module's slots": for messages */
+    const char *noun; /* "slots" */
+    CK_ULONG limit;
+} list_call;
+
+static CK_RV get_slots(const list_call *c, CK_ULONG *items, CK_ULONG *count)
+{
+    return c->f->C_GetSlotList(c->present, items, count);
+}
+
+static CK_RV get_mechanisms(const list_call *c, CK_ULONG *items, CK_ULONG *count)
+{
+    return c->f->C_GetMechanismList(c->slot, items, count);
+}
+
+/* Ask the count, allocate, fetch: one round. *rv is the module's last code
+ * (CKR_OK when it answered but the answer was refused); CKR_BUFFER_TOO_SMALL
+ * means the list grew between the two calls. A count the module returns is
+ * never read past the room it was given. */
+static int fetch_once(const list_call *c, CK_ULONG **out, CK_ULONG *n, CK_RV *rv)
+{
+    CK_ULONG count = 0;
+    if ((*rv = c->get(c, NULL, &count)) != CKR_OK)
+        return fb_fail(FB_ETOKEN, "cannot list %s: %s", c->what, fb_ckr_name(*rv));
+    if (count > c->limit)
+        return fb_fail(FB_ETOKEN, "cannot list %s: the module reports %lu, more than the limit "
+                       "of %lu", c->what, (unsigned long)count, (unsigned long)c->limit);
+    if (count == 0)
+        return FB_OK;
+    /* One spare element: p11-kit 0.24's client reads one past the caller's
+     * array (fixed in 0.25). */
+    CK_ULONG room = count, *items = calloc(room + 1, sizeof *items);
+    if (!items)
+        return fb_fail_oom();
+    if ((*rv = c->get(c, items, &count)) != CKR_OK || count > room) {
+        free(items);
+        return *rv != CKR_OK
+                   ? fb_fail(FB_ETOKEN, "cannot list %s: %s", c->what, fb_ckr_name(*rv))
+                   : fb_fail(FB_ETOKEN, "cannot list %s: the module claims %lu %s in a list of "
+                             "%lu; the list was discarded", c->what, (unsigned long)count,
+                             c->noun, (unsigned long)room);
+    }
+    *out = items;
+    *n = count;
+    return FB_OK;
+}
+
+/* A list that grew in between is asked for again, MAX_TRIES times at most. */
+static int fetch_list(const list_call *c, CK_ULONG **out, CK_ULONG *n, CK_RV *rv)
+{
+    *out = NULL;
+    *n = 0;
+    for (int tries = 0; tries < MAX_TRIES; tries++) {
+        int rc = fetch_once(c, out, n, rv);
+        if (*rv != CKR_BUFFER_TOO_SMALL)
+            return rc;
+    }
+    return fb_fail(FB_ETOKEN, "cannot list %s: the module answered CKR_BUFFER_TOO_SMALL %d "
+                   "times in a row", c->what, MAX_TRIES);
+}
+
+int fb_token_slot_list(CK_FUNCTION_LIST_PTR f, bool present, CK_SLOT_ID **slots, size_t *n)
+{
+    list_call c = { f, present ? CK_TRUE : CK_FALSE, 0, get_slots, "the module's slots", "slots",
+                    MAX_SLOTS };
+    CK_ULONG count = 0;
+    CK_RV rv = CKR_OK;
+    int rc = fetch_list(&c, slots, &count, &rv);
+    if (rc && (rv == CKR_TOKEN_NOT_PRESENT || rv == CKR_DEVICE_REMOVED))
+        return fb_fail(FB_ENOTFOUND, "no token is present (%s)", fb_ckr_name(rv));
+    *n = rc ? 0 : count;
+    return rc;
+}
+
 int fb_token_find(CK_FUNCTION_LIST_PTR f, const fb_p11uri *u, CK_SLOT_ID *slot,
                   fb_token_ident *ident)
 {
-    CK_SLOT_ID slots[MAX_SLOTS];
-    CK_ULONG n = MAX_SLOTS;
-    CK_RV rv = f->C_GetSlotList(CK_TRUE, slots, &n);
-    if (rv == CKR_TOKEN_NOT_PRESENT || rv == CKR_DEVICE_REMOVED)
-        return fb_fail(FB_ENOTFOUND, "no token is present (%s)", fb_ckr_name(rv));
-    if (rv != CKR_OK && rv != CKR_BUFFER_TOO_SMALL)
-        return fb_fail(FB_ETOKEN, "the module cannot list its slots: %s", fb_ckr_name(rv));
+    CK_SLOT_ID *slots;
+    size_t n;
+    CK_RV rv;
+    int rc = fb_token_slot_list(f, true, &slots, &n);
+    if (rc)
+        return rc;
     char matched[1024] = "", seen[1024] = "";
     size_t n_match = 0;
     int failed = 0;
     bool lib_ok = library_matches(f, u);
-    for (CK_ULONG i = 0; i < n && i < MAX_SLOTS; i++) {
+    for (size_t i = 0; i < n; i++) {
         fb_token_ident t;
         /* One slot's failure (a key pulled out mid-walk) must not hide the
          * others. */
@@ -110,27 +198,56 @@ int fb_token_find(CK_FUNCTION_LIST_PTR f, const fb_p11uri *u, CK_SLOT_ID *slot,
         }
         list_token(matched, sizeof matched, &t);
     }
+    free(slots);
     return n_match == 1 ? FB_OK : report(u, n_match, matched, seen, failed);
 }
 
+static const char *attr_name(CK_ATTRIBUTE_TYPE type)
+{
+    switch (type) {
+    case CKA_CLASS: return "CKA_CLASS";
+    case CKA_ID: return "CKA_ID";
+    case CKA_LABEL: return "CKA_LABEL";
+    case CKA_VALUE: return "CKA_VALUE";
+    case CKA_KEY_TYPE: return "CKA_KEY_TYPE";
+    default: return "an attribute";
+    }
+}
+
+/* Sized by a first call, read by a second; a value that grew in between is
+ * sized again. A length the second call returns past the buffer given is a
+ * broken module, never a reason to read further. */
 int fb_token_attr(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE obj,
                   CK_ATTRIBUTE_TYPE type, uint8_t **value, size_t *len)
 {
-    CK_ATTRIBUTE a = { type, NULL, 0 };
-    CK_RV rv = f->C_GetAttributeValue(s, obj, &a, 1);
-    if (rv != CKR_OK || a.ulValueLen == CK_UNAVAILABLE_INFORMATION || a.ulValueLen > 65536)
-        return FB_ENOTFOUND;
-    *value = malloc(a.ulValueLen ? a.ulValueLen : 1);
-    if (!*value)
-        return fb_fail_oom();
-    a.pValue = *value;
-    if ((rv = f->C_GetAttributeValue(s, obj, &a, 1)) != CKR_OK) {
-        free(*value);
-        *value = NULL;
-        return FB_ENOTFOUND;
+    *value = NULL;
+    for (int tries = 0; tries < MAX_TRIES; tries++) {
+        CK_ATTRIBUTE a = { type, NULL, 0 };
+        CK_RV rv = f->C_GetAttributeValue(s, obj, &a, 1);
+        if (rv != CKR_OK || a.ulValueLen == CK_UNAVAILABLE_INFORMATION ||
+            a.ulValueLen > MAX_ATTR_BYTES)
+            return FB_ENOTFOUND;
+        CK_ULONG room = a.ulValueLen;
+        uint8_t *v = malloc(room ? room : 1);
+        if (!v)
+            return fb_fail_oom();
+        a.pValue = v;
+        rv = f->C_GetAttributeValue(s, obj, &a, 1);
+        if (rv == CKR_OK && a.ulValueLen <= room) {
+            *value = v;
+            *len = a.ulValueLen;
+            return FB_OK;
+        }
+        free(v);
+        if (rv == CKR_OK)
+            return fb_fail(FB_ETOKEN, "the module claims %lu bytes of %s in a buffer of %lu; "
+                           "the value was discarded", (unsigned long)a.ulValueLen,
+                           attr_name(type), (unsigned long)room);
+        if (rv != CKR_BUFFER_TOO_SMALL)
+            return FB_ENOTFOUND;
     }
-    *len = a.ulValueLen;
-    return FB_OK;
+    return fb_fail(FB_ETOKEN, "cannot read %s: the module answered CKR_BUFFER_TOO_SMALL %d "
+                   "times in a row", attr_name(type), MAX_TRIES);
 }
 
 static int find_objects(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, CK_ATTRIBUTE *tmpl,
@@ -141,8 +258,13 @@ static int find_objects(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, CK_ATTRIBUT
         rv = f->C_FindObjects(s, found, MAX_MATCHES, n_found);
         f->C_FindObjectsFinal(s);
     }
-    return rv == CKR_OK ? FB_OK : fb_fail(FB_ETOKEN, "cannot search the token: %s",
-                                          fb_ckr_name(rv));
+    if (rv != CKR_OK)
+        return fb_fail(FB_ETOKEN, "cannot search the token: %s", fb_ckr_name(rv));
+    /* found has room for MAX_MATCHES handles, and no more are read. */
+    if (*n_found > MAX_MATCHES)
+        return fb_fail(FB_ETOKEN, "the module claims %lu objects found in a list of %d",
+                       (unsigned long)*n_found, MAX_MATCHES);
+    return FB_OK;
 }
 
 static void describe_key(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE k,
@@ -207,35 +329,23 @@ int fb_token_find_cert(CK_FUNCTION_LIST_PTR f, CK_SESSION_HANDLE s, const uint8_
     if (n_found > 1)
         return fb_fail(FB_EAMBIGUOUS, "the token holds %lu certificates with the key's CKA_ID",
                        (unsigned long)n_found);
-    return fb_token_attr(f, s, found[0], CKA_VALUE, der, len) == FB_OK
-               ? FB_OK
-               : fb_fail(FB_ETOKEN, "cannot read the certificate from the token");
+    rc = fb_token_attr(f, s, found[0], CKA_VALUE, der, len);
+    if (rc == FB_ETOKEN)
+        return fb_fail(FB_ETOKEN, "cannot read the certificate from the token: %s",
+                       fb_last_error());
+    return rc ? fb_fail(FB_ETOKEN, "cannot read the certificate from the token") : FB_OK;
 }
 
 int fb_token_mechanisms(CK_FUNCTION_LIST_PTR f, CK_SLOT_ID slot, CK_MECHANISM_TYPE **mechs,
                         size_t *n)
 {
+    list_call c = { f, CK_FALSE, slot, get_mechanisms, "the token's mechanisms", "mechanisms",
+                    MAX_MECHANISMS };
     CK_ULONG count = 0;
-    CK_RV rv = f->C_GetMechanismList(slot, NULL, &count);
-    *mechs = NULL;
-    *n = 0;
-    if (rv == CKR_OK && count > 4096)
-        rv = CKR_GENERAL_ERROR;
-    if (rv == CKR_OK && count) {
-        /* One spare element: p11-kit 0.24's client reads one past the
-         * caller's array (fixed in 0.25). */
-        *mechs = calloc(count + 1, sizeof **mechs);
-        if (!*mechs)
-            return fb_fail_oom();
-        rv = f->C_GetMechanismList(slot, *mechs, &count);
-    }
-    if (rv != CKR_OK) {
-        free(*mechs);
-        *mechs = NULL;
-        return fb_fail(FB_ETOKEN, "cannot list the token's mechanisms: %s", fb_ckr_name(rv));
-    }
-    *n = count;
-    return FB_OK;
+    CK_RV rv;
+    int rc = fetch_list(&c, mechs, &count, &rv);
+    *n = rc ? 0 : count;
+    return rc;
 }
 
 const char *fb_token_pin_words(CK_FLAGS flags)

@@ -6,14 +6,8 @@
 #include "common/internal.h"
 #include "document/xmlout.h"
 #include "fiscalbill/issue.h"
+#include "ports/portx509.h"
 #include "sign/node.h"
-
-static X509 *port_cert(fb_port *port)
-{
-    size_t len;
-    const uint8_t *der = fb_port_certificate(port, &len);
-    return d2i_X509(NULL, &der, (long)len);
-}
 
 /* SealHash is by definition the hash of the certificate that signs, so it
  * is always set from the port; derived fields are filled where unset (a
@@ -46,6 +40,15 @@ static int frame(fb_buf *out, const fb_buf *fragment, const fb_buf *node)
     return rc ? rc : fb_buf_puts(out, "</EInvoice>");
 }
 
+/* A caller issuing many bills learns from the message which one failed. */
+static int name_bill(const fb_bill *bill, int rc)
+{
+    const char *code = fb_bill_get(bill, FB_EINVOICE_CODE);
+    const char *number = fb_bill_get(bill, FB_EINVOICE_NUMBER);
+    return fb_fail(rc, "bill %s %s: %s", code ? code : "(no code)",
+                   number ? number : "(no number)", fb_last_error());
+}
+
 int fb_issue(fb_port *port, const fb_bill *bill, const fb_sign_options *options, fb_buf *out,
              fb_problems **problems)
 {
@@ -59,7 +62,7 @@ int fb_issue(fb_port *port, const fb_bill *bill, const fb_sign_options *options,
     if (!o.signing_time)
         o.signing_time = (int64_t)time(NULL);
     fb_bill *copy = NULL;
-    X509 *cert = port_cert(port);
+    X509 *cert = fb_port_x509(port);
     fb_buf fragment = FB_BUF_INIT, cms = FB_BUF_INIT, node = FB_BUF_INIT;
     size_t start = out->size;
     int rc = cert ? fb_bill_dup(bill, &copy) : fb_fail(FB_ERROR, "the port has no certificate");
@@ -76,8 +79,7 @@ int fb_issue(fb_port *port, const fb_bill *bill, const fb_sign_options *options,
     fb_buf_dispose(&cms);
     fb_buf_dispose(&node);
     fb_bill_free(copy);
-    X509_free(cert);
-    return rc;
+    return rc ? name_bill(bill, rc) : FB_OK;
 }
 
 int fb_issue_document(fb_port *port, const void *doc, size_t len, const fb_sign_options *options,

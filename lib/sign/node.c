@@ -31,8 +31,12 @@ int fb_node_seal_hash(X509 *cert, char out[65])
     OPENSSL_free(der);
     if (!ok)
         return fb_fail(FB_ECRYPTO, "cannot hash the certificate");
-    for (unsigned int i = 0; i < n; i++)
-        snprintf(out + 2 * i, 3, "%02x", h[i]);
+    static const char hex[] = "0123456789abcdef";
+    for (unsigned int i = 0; i < n; i++) {
+        out[2 * i] = hex[h[i] >> 4];
+        out[2 * i + 1] = hex[h[i] & 15];
+    }
+    out[2 * n] = '\0';
     return FB_OK;
 }
 
@@ -74,6 +78,12 @@ int fb_node_write(fb_buf *out, const char *name, fb_sig_alg alg, int64_t when, X
     fb_node_time(when, time_text);
     char *serial = serial_hex(cert), *value = base64(cms, cms_len);
     int rc = serial && value ? FB_OK : fb_fail_oom();
+    /* A reader takes at most FB_VALUE_MAX bytes a value: a longer
+     * signature (a large certificate) would make a bill nobody can read. */
+    if (!rc && strlen(value) > FB_VALUE_MAX)
+        rc = fb_fail(FB_ELIMIT, "%s/SignatureValue: the signature with its certificate is %zu "
+                     "bytes of Base64, more than the %d a value holds", name, strlen(value),
+                     FB_VALUE_MAX);
     size_t start = out->size;
     if (!rc) rc = fb_xml_put_open(out, name);
     if (!rc) rc = fb_xml_put_leaf(out, "SignatureFormat", "DETACH");
@@ -147,7 +157,7 @@ static int fields_agree(const fb_document *doc, size_t i, const fb_cms *cms, con
 }
 
 int fb_node_check(const fb_document *doc, size_t i, const void *covered, size_t len,
-                  const char *sm2_id, fb_cms *cms, fb_cms_fault *fault)
+                  const char *sm2_id, fb_certcache *certs, fb_cms *cms, fb_cms_fault *fault)
 {
     const char *node;
     memset(cms, 0, sizeof *cms);
@@ -159,7 +169,7 @@ int fb_node_check(const fb_document *doc, size_t i, const void *covered, size_t 
     size_t der_len = 0;
     if (!value || decode_value(value, &der, &der_len))
         return node_fail(fault, FB_CMS_FORMAT, node, "SignatureValue is missing or not Base64");
-    int rc = fb_cms_parse(der, der_len, cms, fault);
+    int rc = fb_cms_parse_cached(der, der_len, certs, cms, fault);
     if (rc) {
         free(der);
         return fb_fail(rc, "%s: %s", node, fb_last_error());

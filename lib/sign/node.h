@@ -30,8 +30,8 @@ void fb_node_time(int64_t when, char out[15]);
 
 /* Check signature node i of doc over `covered`: its fields, its CMS (into
  * *cms, which the caller clears), and that they agree. *fault says what
- * failed. */
+ * failed. certs (may be NULL) holds certificates decoded before. */
 int fb_node_check(const fb_document *doc, size_t i, const void *covered, size_t len,
-                  const char *sm2_id, fb_cms *cms, fb_cms_fault *fault);
+                  const char *sm2_id, fb_certcache *certs, fb_cms *cms, fb_cms_fault *fault);
 
 #endif

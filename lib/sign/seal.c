@@ -6,6 +6,7 @@
 #include "fiscalbill/document.h"
 #include "fiscalbill/seal.h"
 #include "fiscalbill/validate.h"
+#include "ports/portx509.h"
 #include "sign/node.h"
 #include "verify/chain.h"
 
@@ -75,7 +76,8 @@ static int check_unit(const fb_document *doc, const fb_seal_options *o, int64_t 
     fb_cms cms;
     fb_cms_fault fault;
     char why[600], hash[65];
-    int rc = fb_node_check(doc, 0, data + off, frag_len, o->sm2_id, &cms, &fault);
+    int rc = fb_node_check(doc, 0, data + off, frag_len, o->sm2_id,
+                           fb_trust_certcache(o->trust), &cms, &fault);
     if (rc) {
         snprintf(why, sizeof why, "the unit signature fails: %s", fb_last_error());
         fb_cms_clear(&cms);
@@ -133,7 +135,17 @@ static int check_options(const fb_seal_options *o)
         return fb_fail(FB_EARG, "fb_seal: no trust anchors");
     if ((unsigned)o->coverage > FB_COVER_UNIT_NODE)
         return fb_fail(FB_EARG, "fb_seal: unknown coverage");
+    if (o->sm2_id && strlen(o->sm2_id) > FB_SM2_ID_MAX)
+        return fb_fail(FB_EARG, "fb_seal: the SM2 user ID of %zu bytes is longer than %d",
+                       strlen(o->sm2_id), FB_SM2_ID_MAX);
     return FB_OK;
+}
+
+/* For messages: a bureau sealing many bills learns which one failed. */
+static const char *bill_value(const fb_document *doc, fb_field f)
+{
+    const char *v = fb_bill_get(fb_document_bill(doc), f);
+    return v ? v : "(none)";
 }
 
 int fb_seal(fb_port *bureau, const void *data, size_t len, const fb_seal_options *o,
@@ -147,9 +159,8 @@ int fb_seal(fb_port *bureau, const void *data, size_t len, const fb_seal_options
     int64_t now = o->now ? o->now : (int64_t)time(NULL);
     if (!so.signing_time)
         so.signing_time = now;
-    size_t cert_len, start = out->size;
-    const uint8_t *der = fb_port_certificate(bureau, &cert_len);
-    X509 *cert = d2i_X509(NULL, &der, (long)cert_len);
+    size_t start = out->size;
+    X509 *cert = fb_port_x509(bureau);
     fb_document *doc = NULL;
     fb_buf covered = FB_BUF_INIT, cms = FB_BUF_INIT, node = FB_BUF_INIT;
     rc = cert ? fb_document_parse(&doc, data, len, NULL) : fb_fail(FB_ERROR, "no certificate");
@@ -164,10 +175,12 @@ int fb_seal(fb_port *bureau, const void *data, size_t len, const fb_seal_options
     if (!rc) rc = splice(doc, &node, out);
     if (rc && out->ptr)
         out->size = start, out->ptr[start] = '\0';
+    if (rc && doc)
+        rc = fb_fail(rc, "bill %s %s: %s", bill_value(doc, FB_EINVOICE_CODE),
+                     bill_value(doc, FB_EINVOICE_NUMBER), fb_last_error());
     fb_buf_dispose(&covered);
     fb_buf_dispose(&cms);
     fb_buf_dispose(&node);
     fb_document_free(doc);
-    X509_free(cert);
     return rc;
 }

@@ -10,6 +10,7 @@
 #include <openssl/x509v3.h>
 #include "common/asn1time.h"
 #include "common/internal.h"
+#include "cms/certcache.h"
 #include "ports/alg.h"
 #include "verify/trustint.h"
 
@@ -198,16 +199,30 @@ static fb_chain_result cached(fb_trust *t, X509 *leaf, STACK_OF(X509) *extra,
     return in_window(&e, at, why, why_size);
 }
 
+/* Certificates that came with a signature need the SM2 ID too. Those from
+ * the trust's certificate cache have it already and are shared between
+ * threads, so a certificate with an ID is never written to. */
+static void prepare_sm2(X509 *x, const char *id)
+{
+    if (!X509_get0_distinguishing_id(x))
+        fb_cert_prepare_sm2(x, id);
+}
+
+fb_certcache *fb_trust_certcache(const fb_trust *t)
+{
+    return t ? t->certs : NULL;
+}
+
 fb_chain_result fb_chain_check(const fb_trust *ct, X509 *leaf, STACK_OF(X509) *extra, int64_t at,
                                char *why, size_t why_size)
 {
     /* The cache is the one part of a trust object that changes after
      * loading; it is behind its own lock. */
     fb_trust *t = (fb_trust *)ct;
-    char subject[256];
-    subject_of(leaf, subject, sizeof subject);
     uint32_t ku = X509_get_key_usage(leaf);
     if (ku != UINT32_MAX && !(ku & (KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION))) {
+        char subject[256];
+        subject_of(leaf, subject, sizeof subject);
         snprintf(why, why_size, "the certificate %s may not sign documents (key usage)", subject);
         return FB_CHAIN_KEY_USAGE;
     }
@@ -216,10 +231,9 @@ fb_chain_result fb_chain_check(const fb_trust *ct, X509 *leaf, STACK_OF(X509) *e
         snprintf(why, why_size, "out of memory");
         return FB_CHAIN_NO_PATH;
     }
-    /* Certificates that came with a signature need the SM2 ID too. */
-    fb_chain_prepare_sm2(leaf, t->sm2_id);
+    prepare_sm2(leaf, t->sm2_id);
     for (int i = 0; extra && i < sk_X509_num(extra); i++) {
-        fb_chain_prepare_sm2(sk_X509_value(extra, i), t->sm2_id);
+        prepare_sm2(sk_X509_value(extra, i), t->sm2_id);
         sk_X509_push(untrusted, sk_X509_value(extra, i));
     }
     fb_chain_result res;

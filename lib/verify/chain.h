@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 #include <openssl/x509.h>
+#include "cms/certcache.h"
 #include "fiscalbill/trust.h"
 
 typedef enum fb_chain_result {
@@ -22,8 +23,8 @@ typedef enum fb_chain_result {
 fb_chain_result fb_chain_check(const fb_trust *trust, X509 *leaf, STACK_OF(X509) *extra,
                                int64_t at, char *why, size_t why_size);
 
-/* Give an SM2 certificate the distinguishing ID its signature needs. */
-int fb_chain_prepare_sm2(X509 *cert, const char *id);
+/* The trust's cache of decoded certificates carried by signatures. */
+fb_certcache *fb_trust_certcache(const fb_trust *trust);
 
 /* Drop cached paths (the trust anchors or intermediates changed). */
 void fb_chain_forget(fb_trust *trust);

@@ -30,6 +30,7 @@ struct fb_trust {
     char *sm2_id;
     pthread_mutex_t paths_lock;
     fb_path_entry *paths;
+    fb_certcache *certs;  /* carried certificates, decoded once */
 };
 
 #endif

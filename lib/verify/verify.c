@@ -102,7 +102,7 @@ static void check_signature(ctx *c, int i)
     int rc = covered(c, i, &bytes);
     if (!rc)
         rc = fb_node_check(c->r->doc, (size_t)i, bytes.ptr, bytes.size, c->o->sm2_id,
-                           &c->cms[i], &fault);
+                           fb_trust_certcache(c->o->trust), &c->cms[i], &fault);
     fb_buf_dispose(&bytes);
     if (c->cms[i].cert) {
         c->signed_ok[i] = true;
@@ -228,6 +228,9 @@ int fb_verify(const void *doc, size_t len, const fb_verify_options *o, fb_report
         return fb_fail(FB_EARG, "fb_verify: the document, options and trust anchors are needed");
     if ((unsigned)o->coverage > FB_COVER_UNIT_NODE || (unsigned)o->time_policy > FB_TIME_NOW)
         return fb_fail(FB_EARG, "fb_verify: unknown coverage or time policy");
+    if (o->sm2_id && strlen(o->sm2_id) > FB_SM2_ID_MAX)
+        return fb_fail(FB_EARG, "fb_verify: the SM2 user ID of %zu bytes is longer than %d",
+                       strlen(o->sm2_id), FB_SM2_ID_MAX);
     *out = NULL;
     ctx c = { .o = o, .now = o->now ? o->now : (int64_t)time(NULL) };
     if (!(c.r = fb_report_new()))

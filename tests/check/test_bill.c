@@ -1011,6 +1011,40 @@ START_TEST(ext_pairs_order_and_replace)
 }
 END_TEST
 
+/* FB_EXT_MAX unknown pairs, not one more (specs/security.md §3.1, gap T1);
+ * at the limit names already there and known fields can still be set. */
+START_TEST(ext_limit_boundary)
+{
+    ck_assert_int_eq(FB_EXT_MAX, 256);
+    fb_bill *b = new_bill();
+    char name[16];
+    for (int k = 0; k < FB_EXT_MAX; k++) {
+        snprintf(name, sizeof name, "E%d", k);
+        EXPECT_OK(fb_bill_ext_set(b, name, name));
+    }
+    ck_assert_uint_eq(fb_bill_ext_count(b), FB_EXT_MAX);
+    EXPECT_FAIL(fb_bill_ext_set(b, "E256", "x"), FB_ELIMIT);
+    assert_error_has("EInvoiceData/Main/MainExt");
+    assert_error_has("more than 256 unknown children");
+    ck_assert_uint_eq(fb_bill_ext_count(b), FB_EXT_MAX);
+    ck_assert_ptr_null(fb_bill_ext_find(b, "E256"));
+    assert_ext_pair(b, FB_EXT_MAX - 1, "E255", "E255");
+    /* Not a new pair: replacing a value, setting a known field. */
+    EXPECT_OK(fb_bill_ext_set(b, "E7", "seven"));
+    assert_ext_pair(b, 7, "E7", "seven");
+    EXPECT_OK(fb_bill_ext_set(b, "Gender", "女"));
+    assert_field(b, FB_EXT_GENDER, "女");
+    ck_assert_uint_eq(fb_bill_ext_count(b), FB_EXT_MAX);
+    /* Removing one makes room for exactly one. */
+    EXPECT_OK(fb_bill_ext_remove(b, "E0"));
+    EXPECT_OK(fb_bill_ext_set(b, "E256", "x"));
+    assert_ext_pair(b, FB_EXT_MAX - 1, "E256", "x");
+    EXPECT_FAIL(fb_bill_ext_set(b, "E257", "x"), FB_ELIMIT);
+    ck_assert_uint_eq(fb_bill_ext_count(b), FB_EXT_MAX);
+    fb_bill_free(b);
+}
+END_TEST
+
 START_TEST(ext_known_names_are_fields)
 {
     fb_bill *b = new_bill();
@@ -1460,6 +1494,7 @@ Suite *fbt_suite(void)
     tcase_add_test(tc, ext_pairs_order_and_replace);
     tcase_add_test(tc, ext_known_names_are_fields);
     tcase_add_test(tc, ext_invalid_names);
+    tcase_add_test(tc, ext_limit_boundary);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("derived");

@@ -1450,6 +1450,268 @@ START_TEST(pin_callback)
 }
 END_TEST
 
+/* ---- PIN limits (specs/security.md §3.6; gaps T2, G5, G7) ---- */
+
+/* A PIN of n bytes that no path, serial or message holds by chance. */
+static void odd_pin(char *pin, size_t n)
+{
+    static const char alphabet[] = "Zx9Qv";
+    for (size_t i = 0; i < n; i++)
+        pin[i] = alphabet[i % 5];
+    pin[n] = '\0';
+}
+
+/* No 10-byte piece of the odd PIN in text. */
+static void assert_no_odd_pin(const char *text, const char *what)
+{
+    char piece[11];
+    odd_pin(piece, 10);
+    ck_assert_msg(strstr(text, piece) == NULL, "%s holds the PIN: %s", what, text);
+}
+
+/* Open port-1 with the PIN file holding len bytes of content: the status,
+ * and the message checked to hold no PIN. */
+static int open_with_pin_file(const char *name, const void *content, size_t len)
+{
+    const char *path = fbt_token_path(name);
+    write_file(path, content, len);
+    char q[1200];
+    snprintf(q, sizeof q, "pin-source=file:%s", path);
+    fb_port *p = NULL;
+    fb_clear_error();
+    int rc = fb_port_open(&p, uri("token=port-1;id=%01", q), NULL);
+    if (rc == FB_OK) {
+        assert_no_pin(fb_port_describe(p), "fb_port_describe");
+        fb_port_close(p);
+    } else {
+        assert_error_clean();
+        assert_no_odd_pin(fb_last_error(), "fb_last_error()");
+    }
+    return rc;
+}
+
+/* A PIN the secret layer took and gave to the token, which refused it. */
+static void expect_token_refusal(int rc, const char *what)
+{
+    ck_assert_msg(rc == FB_EPIN, "%s: status %d: %s", what, rc, fb_last_error());
+    ck_assert_msg(strstr(fb_last_error(), "port-1") && !strstr(fb_last_error(), "longer than"),
+                  "%s: not refused by the token: %s", what, fb_last_error());
+}
+
+/* A PIN file refused before the token: the message names the file. */
+static void expect_file_refusal(int rc, const char *name, const char *why, const char *what)
+{
+    ck_assert_msg(rc == FB_EPIN, "%s: status %d: %s", what, rc, fb_last_error());
+    ck_assert_msg(strstr(fb_last_error(), fbt_token_path(name)) && strstr(fb_last_error(), why),
+                  "%s: message \"%s\" lacks the file or \"%s\"", what, fb_last_error(), why);
+}
+
+START_TEST(pin_file_limits)
+{
+    char pin[300];
+    /* 256 bytes, with or without a line ending: taken, and sent to the
+     * token (which knows another PIN). */
+    odd_pin(pin, 256);
+    expect_token_refusal(open_with_pin_file("pin-256.txt", pin, 256), "256 bytes");
+    memcpy(pin + 256, "\n", 1);
+    expect_token_refusal(open_with_pin_file("pin-256.txt", pin, 257), "256 bytes and LF");
+    memcpy(pin + 256, "\r\n", 2);
+    expect_token_refusal(open_with_pin_file("pin-256.txt", pin, 258), "256 bytes and CRLF");
+    /* 257 bytes: refused, naming the file, never the PIN. */
+    odd_pin(pin, 257);
+    expect_file_refusal(open_with_pin_file("pin-257.txt", pin, 257), "pin-257.txt",
+                        "longer than 256 bytes", "257 bytes");
+    memcpy(pin + 257, "\r\n", 2);
+    expect_file_refusal(open_with_pin_file("pin-257.txt", pin, 259), "pin-257.txt",
+                        "longer than 256 bytes", "257 bytes and CRLF");
+    /* The file is read whole: 256 bytes, CRLF and more is not a PIN of
+     * 256 bytes. */
+    odd_pin(pin, 256);
+    memcpy(pin + 256, "\r\nmore", 6);
+    expect_file_refusal(open_with_pin_file("pin-more.txt", pin, 262), "pin-more.txt",
+                        "longer than 256 bytes", "256 bytes, CRLF and more");
+    /* A NUL byte anywhere, even right before the newline. */
+    expect_file_refusal(open_with_pin_file("pin-nul.txt", "12\0" "34\n", 6), "pin-nul.txt",
+                        "NUL", "a NUL byte");
+    expect_file_refusal(open_with_pin_file("pin-nul.txt", PIN "\0\n", 6), "pin-nul.txt", "NUL",
+                        "a NUL byte before the LF");
+    /* Only one line ending goes: "1234\r\n\r\n" is not the PIN. */
+    expect_token_refusal(open_with_pin_file("pin-2crlf.txt", PIN "\r\n\r\n", 8), "two CRLF");
+    /* An empty file is an empty PIN. */
+    expect_token_refusal(open_with_pin_file("pin-empty.txt", "", 0), "an empty file");
+    /* CRLF, or a lone CR, ends the right PIN: the port opens (last, so that
+     * the token's count of wrong PINs is reset for the tests after). */
+    ck_assert_msg(open_with_pin_file("pin-crlf.txt", PIN "\r\n", 6) == FB_OK, "CRLF: %s",
+                  fb_last_error());
+    ck_assert_msg(open_with_pin_file("pin-cr.txt", PIN "\r", 5) == FB_OK, "CR: %s",
+                  fb_last_error());
+    /* A directory is not a PIN file. */
+    char q[1200];
+    snprintf(q, sizeof q, "pin-source=file:%s", fbt_token_path("keys"));
+    open_fails(uri("token=port-1;id=%01", q), NULL, FB_EPIN, "cannot read the PIN file",
+               fbt_token_path("keys"), NULL);
+}
+END_TEST
+
+START_TEST(pin_value_limit)
+{
+    char pin[300], q[400];
+    odd_pin(pin, 256);
+    snprintf(q, sizeof q, "pin-value=%s", pin);
+    fb_port *p = NULL;
+    int rc = fb_port_open(&p, uri("token=port-1;id=%01", q), NULL);
+    expect_token_refusal(rc, "pin-value of 256 bytes");
+    assert_no_odd_pin(fb_last_error(), "fb_last_error()");
+    odd_pin(pin, 257);
+    snprintf(q, sizeof q, "pin-value=%s", pin);
+    open_fails(uri("token=port-1;id=%01", q), NULL, FB_EPIN, "pin-value is longer than 256 bytes",
+               NULL);
+    assert_no_odd_pin(fb_last_error(), "fb_last_error()");
+    /* The right PIN resets the token's count of wrong ones. */
+    fb_port_close(open_ok(uri("token=port-1;id=%01", PINQ), NULL));
+}
+END_TEST
+
+static bool holds(const unsigned char *hay, size_t n, const char *needle)
+{
+    size_t k = strlen(needle);
+    for (size_t i = 0; i + k <= n; i++)
+        if (!memcmp(hay + i, needle, k))
+            return true;
+    return false;
+}
+
+/* A PIN where a URI may not carry one is refused without being quoted, and
+ * its decoded copy is wiped before it is freed (gap G7). Seen through the
+ * allocator: glibc hands the block just freed back to the next malloc of
+ * its size, with what free() left in it past its first 16 bytes (the
+ * allocator's own links). Under ASan, which quarantines freed blocks and
+ * fills new ones, the look finds nothing either way. */
+START_TEST(refused_pin_is_wiped)
+{
+    char pin[201], path[400], tail[33];
+    odd_pin(pin, 200);
+    snprintf(tail, sizeof tail, "%s", pin + 40);
+    /* In the path part, under a misspelt name, as a second id: each decoded
+     * into a block of 201 bytes, then refused. */
+    static const char *const forms[] = { "token=port-1;pin-value=", "token=port-1;pin=",
+                                         "token=port-1;id=%01;id=" };
+    for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+        snprintf(path, sizeof path, "%s%s", forms[i], pin);
+        fb_port *p = NULL;
+        int rc = fb_port_open(&p, uri(path, NULL), NULL);
+        ck_assert_msg(rc == FB_EARG, "%s: status %d: %s", forms[i], rc, fb_last_error());
+        assert_no_odd_pin(fb_last_error(), "fb_last_error()");
+        unsigned char *again = malloc(sizeof pin);
+        ck_assert_ptr_nonnull(again);
+        ck_assert_msg(!holds(again + 16, sizeof pin - 16, tail),
+                      "%s: the refused value was freed without being wiped", forms[i]);
+        free(again);
+    }
+}
+END_TEST
+
+/* ---- lists a module fills in two calls (gap G8) ---- */
+
+/* The rules of the fault-injecting module (tests/p11/README.md), each run
+ * in a process of its own (Check forks), and what fb_port_open must do. */
+static const struct {
+    const char *rules;
+    int want;          /* FB_OK: opens and signs */
+    const char *words; /* in the message of a refusal */
+} list_faults[] = {
+    /* The slot list grew between the count and the fill: asked again. */
+    { "C_GetSlotList:1:0x150", FB_OK, NULL },
+    { "C_GetSlotList:2:0x150", FB_OK, NULL },
+    { "C_GetSlotList:2:0x150,C_GetSlotList:4:0x150", FB_OK, NULL },
+    /* ... but not for ever. */
+    { "C_GetSlotList:1+:0x150", FB_ETOKEN, "slots" },
+    { "C_GetSlotList:2+:0x150", FB_ETOKEN, "slots" },
+    /* The same for the mechanism list. */
+    { "C_GetMechanismList:2:0x150", FB_OK, NULL },
+    { "C_GetMechanismList:1+:0x150", FB_ETOKEN, "mechanisms" },
+    /* An attribute that grew between its two calls (the first read is the
+     * key's CKA_ID). */
+    { "C_GetAttributeValue:2:0x150", FB_OK, NULL },
+};
+
+START_TEST(lists_that_grow)
+{
+    const char *shim = getenv("FBT_FAULTY_MODULE");
+    ck_assert_msg(shim && *shim, "FBT_FAULTY_MODULE is not set (meson sets it)");
+    setenv("FBT_P11_MODULE", T->module, 1);
+    setenv("FBT_FAULT", list_faults[_i].rules, 1);
+    char u[2048];
+    snprintf(u, sizeof u, "pkcs11:token=port-1;id=%%01?module-path=%s&" PINQ, shim);
+    fb_port *p = NULL;
+    fb_clear_error();
+    int rc = fb_port_open(&p, u, NULL);
+    const char *rules = list_faults[_i].rules;
+    if (list_faults[_i].want == FB_OK) {
+        ck_assert_msg(rc == FB_OK, "%s: status %d: %s", rules, rc, fb_last_error());
+        uint8_t sig[1024];
+        size_t n = sign_ok(p, "grown", 5, sig, sizeof sig);
+        EVP_PKEY *k = port_key(p);
+        expect_verdict(VERIFIED, k, FB_SIG_ECDSA_SHA256, NULL, "grown", 5, sig, n, rules);
+        EVP_PKEY_free(k);
+        fb_port_close(p);
+    } else {
+        if (rc == FB_OK)
+            fb_port_close(p);
+        ck_assert_msg(rc == list_faults[_i].want, "%s: status %d, expected %d: %s", rules, rc,
+                      list_faults[_i].want, rc ? fb_last_error() : "(opened)");
+        ck_assert_msg(strstr(fb_last_error(), list_faults[_i].words) &&
+                          strstr(fb_last_error(), "CKR_BUFFER_TOO_SMALL"),
+                      "%s: message \"%s\" lacks \"%s\" or the code", rules, fb_last_error(),
+                      list_faults[_i].words);
+        assert_error_clean();
+    }
+    unsetenv("FBT_FAULT");
+}
+END_TEST
+#define N_LIST_FAULTS ((int)(sizeof list_faults / sizeof list_faults[0]))
+
+/* ---- SM2 user IDs (gap T5) ---- */
+
+/* ENTL, the ID's length in bits, is 16 bits, and OpenSSL 3.0 refuses IDs
+ * of 8191 bytes already: a port takes at most 8190, so that every
+ * signature it makes can be checked by OpenSSL-based verifiers. A longer
+ * ID is refused when the port opens, naming the limit. */
+START_TEST(sm2_user_id_limit)
+{
+    const sign_case *c = &sign_cases[N_SIGN_CASES - 1];
+    ck_assert_int_eq(c->alg, FB_SIG_SM2_SM3);
+    static const size_t refused[] = { 8191, 8192, 8193, 100000 };
+    char *id = malloc(100001);
+    ck_assert_ptr_nonnull(id);
+    /* 8190 bytes: signed, and OpenSSL agrees with that ID. */
+    memset(id, 'I', 8190);
+    id[8190] = '\0';
+    fb_port *p = open_case(c, id);
+    uint8_t sig[1024];
+    size_t n = sign_ok(p, "long ID", 7, sig, sizeof sig);
+    EVP_PKEY *pub = port_key(p);
+    expect_verdict(VERIFIED, pub, FB_SIG_SM2_SM3, id, "long ID", 7, sig, n, "ID of 8190 bytes");
+    EVP_PKEY_free(pub);
+    fb_port_close(p);
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        memset(id, 'I', refused[i]);
+        id[refused[i]] = '\0';
+        fb_port_options o = FB_PORT_OPTIONS_INIT;
+        o.sm2_id = id;
+        o.cert_path = c->cert_file ? fbt_token_path(c->cert_file) : NULL;
+        p = NULL;
+        int rc = fb_port_open(&p, c->token_path ? uri(c->token_path, PINQ)
+                                                : file_uri(c->key_file), &o);
+        ck_assert_msg(rc == FB_EARG && !p, "ID of %zu bytes: status %d: %s", refused[i], rc,
+                      fb_last_error());
+        ck_assert_msg(strstr(fb_last_error(), "SM2 user ID") && strstr(fb_last_error(), "8190"),
+                      "ID of %zu bytes: message \"%s\"", refused[i], fb_last_error());
+    }
+    free(id);
+}
+END_TEST
+
 /* ---- the inventory ---- */
 
 START_TEST(inventory)
@@ -1576,12 +1838,15 @@ Suite *fbt_suite(void)
     tcase_add_test(refuse, refuse_not_found);
     tcase_add_test(refuse, refuse_bad_uris);
     tcase_add_test(refuse, refuse_repeated_id);
+    tcase_add_test(refuse, refused_pin_is_wiped);
+    tcase_add_loop_test(refuse, lists_that_grow, 0, N_LIST_FAULTS);
     tcase_add_test(refuse, nocert_needs_cert_path);
     tcase_add_test(refuse, sm2_token_without_vendor_mechanism);
     tcase_add_test(refuse, file_key_with_wrong_cert);
     tcase_add_test(refuse, file_unsupported_keys);
     tcase_add_loop_test(sign, sign_and_verify, 0, N_SIGN_CASES);
     tcase_add_test(sign, sm2_user_id);
+    tcase_add_test(sign, sm2_user_id_limit);
     tcase_add_loop_test(p11, libp11_after_fiscalbill, 0, 2);
     tcase_add_loop_test(p11, libp11_before_fiscalbill, 0, 2);
     tcase_add_test(threads, threads_two_ports);
@@ -1594,6 +1859,8 @@ Suite *fbt_suite(void)
     tcase_add_test(threads, module_by_name);
     tcase_add_test(pin, wrong_pin);
     tcase_add_test(pin, pin_callback);
+    tcase_add_test(pin, pin_file_limits);
+    tcase_add_test(pin, pin_value_limit);
     tcase_add_test(misc, inventory);
     tcase_add_test(misc, null_arguments);
     tcase_add_test(misc, subject_format);

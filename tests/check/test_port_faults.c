@@ -960,6 +960,241 @@ START_TEST(sm2_user_id)
 }
 END_TEST
 
+/* ==== Deadlines ==== */
+
+/* A short deadline, and delays far beyond it: the bounds below are
+ * generous, yet each one shows the caller did not wait for the stuck
+ * call. All stretch with Check's CK_TIMEOUT_MULTIPLIER, which CI sets for
+ * its slow sanitizer runs, so the same outcomes hold there. */
+static long slow(void)
+{
+    const char *m = getenv("CK_TIMEOUT_MULTIPLIER");
+    long k = m ? atol(m) : 1;
+    return k >= 1 ? k : 1;
+}
+
+#define DEADLINE_MS (300 * slow())
+#define STUCK_MS (4000 * slow())
+#define FAST_MS (1000 * slow())  /* failing at once, with room */
+#define RETURN_MS (15000 * slow()) /* for a stuck call to come back */
+
+static fb_port *open_with_deadline(const char *label, long ms)
+{
+    fb_port_options o = FB_PORT_OPTIONS_INIT;
+    o.call_timeout_ms = (unsigned long)ms;
+    return open_ok(uri(label, "pin-value=" PIN), &o);
+}
+
+/* Sign and expect FB_ETIMEOUT (nothing written) within bound_ms. */
+static const char *sign_times_out(fb_port *p, double bound_ms)
+{
+    double t0 = now_ms();
+    const char *msg = sign_fails(p, FB_ETIMEOUT);
+    double ms = now_ms() - t0;
+    ck_assert_msg(ms < bound_ms, "FB_ETIMEOUT came after %.0f ms, bound %.0f ms: %s", ms,
+                  bound_ms, msg);
+    return msg;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+/* Wait (at most bound_ms) until the call log holds n calls of name after
+ * mark: the shim logs a call when it returns, so this waits for a stuck
+ * call to come back. */
+static void wait_calls(size_t mark, const char *name, size_t n, double bound_ms)
+{
+    double t0 = now_ms();
+    for (;;) {
+        calls c = calls_read();
+        size_t k = calls_count(&c, mark, (size_t)-1, name, ANY, ANY);
+        calls_free(&c);
+        if (k >= n)
+            return;
+        ck_assert_msg(now_ms() - t0 < bound_ms, "%zu of %zu %s calls in the log after %.0f ms",
+                      k, n, name, bound_ms);
+        sleep_ms(50);
+    }
+}
+
+/* The message names the port (its description), the call and the deadline. */
+static void assert_names_deadline(const char *msg, fb_port *p, const char *call)
+{
+    char ms[32];
+    snprintf(ms, sizeof ms, "%ld ms", DEADLINE_MS);
+    ck_assert_msg(strstr(msg, fb_port_describe(p)) != NULL, "the port is not named: %s", msg);
+    ck_assert_msg(strstr(msg, call) != NULL, "%s is not named: %s", call, msg);
+    ck_assert_msg(strstr(msg, ms) != NULL, "the deadline (%s) is not named: %s", ms, msg);
+}
+
+/* After a stuck call has returned, the next signature starts on a fresh
+ * session: close the old one (closes: 1, or 0 when the abandoned job had
+ * none left), open, log in (once), sign. */
+static void assert_recovered(fb_port *p, size_t mark, size_t closes)
+{
+    sign_ok1(p); /* verified with OpenSSL */
+    calls c = calls_read();
+    ck_assert_msg(calls_count(&c, mark, (size_t)-1, "C_CloseSession", ANY, ANY) == closes &&
+                      calls_count(&c, mark, (size_t)-1, "C_OpenSession", 0, ANY) == 1 &&
+                      calls_count(&c, mark, (size_t)-1, "C_Login", 0, 1) == 1 &&
+                      calls_count(&c, mark, (size_t)-1, "C_Sign", 0, ANY) == 1,
+                  "the suspect session must be replaced once before signing:%s",
+                  calls_text(&c, mark));
+    calls_free(&c);
+}
+
+/* C_Sign stuck past the deadline: FB_ETIMEOUT naming the port, C_Sign and
+ * the deadline; while it stays stuck, the next call fails at once; once
+ * it returns (the delay rule gone), the port recovers and signs. */
+START_TEST(deadline_sign_times_out)
+{
+    ck_assert_msg(strstr(fb_status_str(FB_ETIMEOUT), "deadline") != NULL, "%s",
+                  fb_status_str(FB_ETIMEOUT));
+    shim_env(NULL);
+    fb_port *p = open_with_deadline("port-1", DEADLINE_MS);
+    sign_ok1(p);
+    char rule[64];
+    snprintf(rule, sizeof rule, "delay:C_Sign:%ld\n", STUCK_MS);
+    set_faults(rule);
+    size_t mark = calls_mark();
+    const char *msg = sign_times_out(p, STUCK_MS - FAST_MS);
+    assert_names_deadline(msg, p, "C_Sign");
+    assert_names_token(msg, "port-1", "TOKEN_port_1_SERIAL");
+
+    msg = sign_times_out(p, FAST_MS);
+    ck_assert_msg(strstr(msg, "still waiting for an earlier C_Sign") != NULL, "%s", msg);
+    assert_names_deadline(msg, p, "C_Sign");
+    set_faults("");
+    wait_calls(mark, "C_Sign", 1, RETURN_MS);
+    calls c = calls_read();
+    ck_assert_msg(calls_count(&c, mark, (size_t)-1, "C_Sign", ANY, ANY) == 1 &&
+                      calls_count(&c, mark, (size_t)-1, "C_SignInit", ANY, ANY) == 1,
+                  "the call that failed fast must not reach the token:%s", calls_text(&c, mark));
+    calls_free(&c);
+    assert_recovered(p, calls_mark(), 1);
+    sign_ok1(p);
+    port_close(p);
+}
+END_TEST
+
+/* The recovery's calls have the deadline too: C_Sign fails, and the
+ * C_OpenSession of the reconnection hangs. */
+START_TEST(deadline_during_recovery)
+{
+    shim_env(NULL);
+    fb_port *p = open_with_deadline("port-1", DEADLINE_MS);
+    sign_ok1(p);
+    char rule[96];
+    snprintf(rule, sizeof rule, "C_Sign:1:0x32\ndelay:C_OpenSession:1:%ld\n", STUCK_MS);
+    set_faults(rule);
+    size_t mark = calls_mark();
+    const char *msg = sign_times_out(p, STUCK_MS - FAST_MS);
+    assert_names_deadline(msg, p, "C_OpenSession");
+    wait_calls(mark, "C_OpenSession", 1, RETURN_MS);
+    /* The abandoned recovery stopped there: no login, no signature. */
+    calls c = calls_read();
+    ck_assert_msg(calls_count(&c, mark, (size_t)-1, "C_Login", ANY, ANY) == 0 &&
+                      calls_count(&c, mark, (size_t)-1, "C_Sign", ANY, ANY) == 1,
+                  "an abandoned job must stop at its next token call:%s", calls_text(&c, mark));
+    calls_free(&c);
+    assert_recovered(p, calls_mark(), 0);
+    port_close(p);
+}
+END_TEST
+
+/* One port stuck; another on the same module keeps signing meanwhile. */
+START_TEST(deadline_other_port_signs)
+{
+    shim_env(NULL);
+    fb_port *a = open_with_deadline("port-1", DEADLINE_MS);
+    fb_port *b = open_with_deadline("port-2", DEADLINE_MS);
+    sign_ok1(a);
+    sign_ok1(b);
+    char rule[64];
+    snprintf(rule, sizeof rule, "delay:C_Sign:1:%ld\n", STUCK_MS); /* the next C_Sign only */
+    set_faults(rule);
+    size_t mark = calls_mark();
+    const char *msg = sign_times_out(a, STUCK_MS - FAST_MS);
+    assert_names_deadline(msg, a, "C_Sign");
+    double t0 = now_ms();
+    for (int i = 0; i < 5; i++)
+        sign_ok1(b);
+    msg = sign_times_out(a, FAST_MS);
+    ck_assert_msg(strstr(msg, "still waiting") != NULL, "port-1 is no longer stuck after "
+                  "%.0f ms of port-2 signing: %s", now_ms() - t0, msg);
+    calls c = calls_read();
+    ck_assert_msg(calls_count(&c, mark, (size_t)-1, "C_Sign", 0, ANY) == 5,
+                  "port-2 must sign while port-1 is stuck:%s", calls_text(&c, mark));
+    calls_free(&c);
+    wait_calls(mark, "C_Sign", 6, RETURN_MS);
+    assert_recovered(a, calls_mark(), 1);
+    sign_ok1(b);
+    port_close(a);
+    port_close(b);
+}
+END_TEST
+
+/* Closing a port whose call is stuck returns after about one more
+ * deadline; the port's session is closed, and the module (whose last port
+ * it was) finalised, only once the call has returned. */
+START_TEST(deadline_close_stuck_port)
+{
+    shim_env(NULL);
+    fb_port *p = open_with_deadline("port-1", DEADLINE_MS);
+    sign_ok1(p);
+    char rule[64];
+    snprintf(rule, sizeof rule, "delay:C_Sign:%ld\n", STUCK_MS);
+    set_faults(rule);
+    size_t mark = calls_mark();
+    sign_times_out(p, STUCK_MS - FAST_MS);
+    double t0 = now_ms();
+    port_close(p);
+    double ms = now_ms() - t0;
+    ck_assert_msg(ms < STUCK_MS - FAST_MS, "closing a stuck port took %.0f ms", ms);
+    calls c = calls_read();
+    ck_assert_msg(calls_count(&c, mark, (size_t)-1, "C_Finalize", ANY, ANY) == 0,
+                  "the module was finalised under a stuck call:%s", calls_text(&c, mark));
+    calls_free(&c);
+    wait_calls(mark, "C_Finalize", 1, RETURN_MS);
+    c = calls_read();
+    size_t sign = calls_find(&c, mark, "C_Sign", 0, ANY);
+    size_t close = sign == (size_t)-1 ? sign : calls_find(&c, sign, "C_CloseSession", 0, ANY);
+    size_t fin = close == (size_t)-1 ? close : calls_find(&c, close, "C_Finalize", 0, ANY);
+    ck_assert_msg(fin != (size_t)-1, "after the stuck C_Sign returned: close the session, then "
+                  "finalise the module:%s", calls_text(&c, mark));
+    calls_free(&c);
+}
+END_TEST
+
+/* Opening has the deadline too: a login that hangs. */
+START_TEST(deadline_at_open)
+{
+    char rule[64];
+    snprintf(rule, sizeof rule, "delay:C_Login:1:%ld", STUCK_MS);
+    shim_env("FBT_FAULT", rule, NULL);
+    fb_port_options o = FB_PORT_OPTIONS_INIT;
+    o.call_timeout_ms = (unsigned long)DEADLINE_MS;
+    fb_port *p = NULL;
+    double t0 = now_ms();
+    int rc = fb_port_open(&p, uri("port-1", "pin-value=" PIN), &o);
+    double ms = now_ms() - t0;
+    ck_assert_msg(rc == FB_ETIMEOUT && p == NULL, "status %d: %s", rc, fb_last_error());
+    ck_assert_msg(ms < STUCK_MS - FAST_MS, "opening took %.0f ms", ms);
+    ck_assert_msg(strstr(fb_last_error(), "C_Login") && strstr(fb_last_error(), "\"port-1\""),
+                  "%s", fb_last_error());
+    wait_calls(0, "C_Finalize", 1, RETURN_MS); /* released once the login returned */
+    /* With the default deadline the same port opens. */
+    shim_env(NULL);
+    p = open_ok(uri("port-1", "pin-value=" PIN), NULL);
+    sign_ok1(p);
+    port_close(p);
+}
+END_TEST
+
 /* ==== §4 Ports sign in parallel ==== */
 
 typedef struct signer {
@@ -1113,6 +1348,17 @@ Suite *fbt_suite(void)
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, ports_sign_in_parallel);
     tcase_add_test(tc, one_port_many_threads);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("deadline");
+    tcase_add_unchecked_fixture(tc, tokens_setup, NULL);
+    tcase_add_checked_fixture(tc, NULL, ports_teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, deadline_sign_times_out);
+    tcase_add_test(tc, deadline_during_recovery);
+    tcase_add_test(tc, deadline_other_port_signs);
+    tcase_add_test(tc, deadline_close_stuck_port);
+    tcase_add_test(tc, deadline_at_open);
     suite_add_tcase(s, tc);
     return s;
 }

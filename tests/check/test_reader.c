@@ -641,6 +641,45 @@ START_TEST(test_unknown_ext_pairs)
 }
 END_TEST
 
+/* n empty unknown MainExt children <X0/>...<Xn-1/> added to the outpatient
+ * bill, which has none of its own. */
+static bytes with_unknown_ext(size_t n)
+{
+    bytes in = fbt_golden("medical-outpatient");
+    size_t size = n * 10 + 16, len = 0;
+    char *extra = malloc(size);
+    ck_assert_ptr_nonnull(extra);
+    for (size_t k = 0; k < n; k++)
+        len += (size_t)snprintf(extra + len, size - len, "<X%zu/>", k);
+    snprintf(extra + len, size - len, "</MainExt>");
+    bytes out = replaced(&in, "</MainExt>", extra);
+    free(extra);
+    free(in.p);
+    return out;
+}
+
+/* The reader keeps FB_EXT_MAX unknown children and refuses one more, with
+ * the element's path and line (gap T1). */
+START_TEST(test_unknown_ext_limit)
+{
+    bytes in = with_unknown_ext(FB_EXT_MAX);
+    fb_document *doc = parse_ok(&in, NULL);
+    const fb_bill *bill = fb_document_bill(doc);
+    ck_assert_uint_eq(fb_bill_ext_count(bill), FB_EXT_MAX);
+    const char *name, *value;
+    ck_assert_int_eq(fb_bill_ext_get(bill, FB_EXT_MAX - 1, &name, &value), FB_OK);
+    ck_assert_str_eq(name, "X255");
+    assert_document_write(doc, &in);
+    fb_document_free(doc);
+    free(in.p);
+
+    in = with_unknown_ext(FB_EXT_MAX + 1);
+    parse_fails(&in, NULL, FB_ELIMIT, "EInvoiceData/Main/MainExt", "more than 256", "line ",
+                NULL);
+    free(in.p);
+}
+END_TEST
+
 /* ---- files ---- */
 
 START_TEST(test_load_golden)
@@ -894,6 +933,7 @@ Suite *fbt_suite(void)
     tcase_add_test(tc, test_references_decoded);
     tcase_add_test(tc, test_empty_elements);
     tcase_add_test(tc, test_unknown_ext_pairs);
+    tcase_add_test(tc, test_unknown_ext_limit);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("files-and-limits");

@@ -1146,6 +1146,15 @@ static void seal_refused(fb_port *bureau, const fbt_bytes *doc, const fb_seal_op
         named |= strstr(msg, words[i]) != NULL;
     ck_assert_msg(named, "%s: the message does not name the reason (\"%s\"...): %s", what,
                   words[0], msg);
+    /* A bureau sealing many bills learns from the message which one (wrong
+     * options are refused before any bill is read). */
+    fb_document *d = NULL;
+    if (want != FB_EARG && fb_document_parse(&d, doc->p, doc->n, NULL) == FB_OK) {
+        const char *number = fb_bill_get(fb_document_bill(d), FB_EINVOICE_NUMBER);
+        ck_assert_msg(number && strstr(msg, number), "%s: the message does not name bill %s: %s",
+                      what, number ? number : "?", msg);
+    }
+    fb_document_free(d);
     free(copy.p);
     fb_buf_dispose(&out);
 }
@@ -1932,7 +1941,10 @@ START_TEST(issue_invalid_bill)
     /* Without a problems list: the same refusal. */
     rc = fb_issue(p, bill, NULL, &out, NULL);
     ck_assert_int_eq(rc, FB_EINVALID);
-    ck_assert_msg(strlen(fb_last_error()) > 0, "no message");
+    char named[120];
+    snprintf(named, sizeof named, "bill %s 123: ", fb_bill_get(bill, FB_EINVOICE_CODE));
+    ck_assert_msg(strstr(fb_last_error(), named), "the message does not name the bill (%s): %s",
+                  named, fb_last_error());
     unchanged(&out, &pre, "fb_issue of an invalid bill, no problems list");
 
     /* fb_issue_document of the same bill, likewise. */
@@ -2800,6 +2812,65 @@ static void earg(int rc, const char *call)
     ck_assert_msg(strlen(fb_last_error()) > 0, "%s left no message", call);
 }
 
+/* RSA keys above 4096 bits are refused when the port opens: the CMS of
+ * their signature, with the certificate, would not fit a SignatureValue,
+ * and a bill signed with one could not be read back. */
+START_TEST(rsa_key_too_large)
+{
+    char out[4096], cmd[1024];
+    const char *key = wpath("rsa-4160.pem"), *cert = wpath("rsa-4160.crt");
+    snprintf(cmd, sizeof cmd,
+             "openssl req -x509 -newkey rsa:4160 -nodes -keyout %s -out %s -days 30 "
+             "-subj /CN=Too-Large-RSA", key, cert);
+    ck_assert_msg(run_command(cmd, out, sizeof out) == 0, "%s", out);
+    char uri[600];
+    snprintf(uri, sizeof uri, "file:%s", key);
+    fb_port_options o = FB_PORT_OPTIONS_INIT;
+    o.cert_path = cert;
+    fb_port *p = NULL;
+    ck_assert_int_eq(fb_port_open(&p, uri, &o), FB_EUNSUPPORTED);
+    ck_assert_ptr_null(p);
+    ck_assert_msg(strstr(fb_last_error(), "4160 bits") && strstr(fb_last_error(), "4096"), "%s",
+                  fb_last_error());
+}
+END_TEST
+
+/* A certificate so large that the CMS carrying it would not fit a
+ * SignatureValue (4096 bytes): refused when issuing, not written as a bill
+ * no reader would take. */
+START_TEST(signature_value_too_long)
+{
+    char out[4096], cmd[6000], alt[3600] = "subjectAltName=";
+    for (int i = 0; strlen(alt) + 40 < sizeof alt; i++)
+        snprintf(alt + strlen(alt), sizeof alt - strlen(alt), "%sDNS:window-%03d.hospital.example",
+                 i ? "," : "", i);
+    const char *key = wpath("big-cert.key"), *cert = wpath("big-cert.pem");
+    snprintf(cmd, sizeof cmd,
+             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout %s "
+             "-out %s -days 30 -subj /CN=Big-Certificate -addext '%s' -addext '%s'",
+             key, cert, alt, "keyUsage=critical,digitalSignature,nonRepudiation");
+    ck_assert_msg(run_command(cmd, out, sizeof out) == 0, "%s", out);
+    char uri[1200];
+    snprintf(uri, sizeof uri, "file:%s", key);
+    fb_port_options o = FB_PORT_OPTIONS_INIT;
+    o.cert_path = cert;
+    fb_port *p = NULL;
+    ck_assert_int_eq(fb_port_open(&p, uri, &o), FB_OK);
+    fb_bill *bill = golden_bill("donation");
+    fbt_bytes pre;
+    fb_buf doc = prefilled(&pre);
+    int rc = fb_issue(p, bill, NULL, &doc, NULL);
+    ck_assert_msg(rc == FB_ELIMIT, "status %d: %s", rc, fb_last_error());
+    ck_assert_msg(strstr(fb_last_error(), "SignatureValue") && strstr(fb_last_error(), "4096"),
+                  "%s", fb_last_error());
+    unchanged(&doc, &pre, "fb_issue with a certificate too large");
+    free(pre.p);
+    fb_buf_dispose(&doc);
+    fb_bill_free(bill);
+    fb_port_close(p);
+}
+END_TEST
+
 START_TEST(null_arguments)
 {
     fb_port *p = open_port(P_PORT1);
@@ -2984,6 +3055,8 @@ Suite *fbt_suite(void)
     tcase_add_test(tc[4], trust_sm2_id);
 
     tcase_add_test(tc[5], null_arguments);
+    tcase_add_test(tc[5], rsa_key_too_large);
+    tcase_add_test(tc[5], signature_value_too_long);
     tcase_add_test(tc[5], coverage_names);
     return s;
 }

@@ -655,6 +655,43 @@ START_TEST(exact_sum_of_many_items)
 }
 END_TEST
 
+/* A sum past what an int64_t holds is reported, never skipped: 92,234
+ * items of the largest amount add up to more than 2^63 - 1 fen, and without
+ * the check any TotalAmount passed (specs/security.md, gap G1). */
+START_TEST(sum_overflowing_int64)
+{
+    static const char more[] = "is 0.01 but the items sum to more than an amount can hold";
+    fb_bill *b = bill_of_items(92234, FB_AMOUNT_MAX, 1);
+    expect_only(b, P_MAIN "TotalAmount", more);
+    /* No TotalAmount can equal such a sum, the largest included. */
+    EXPECT_OK(fb_bill_set_amount(b, FB_TOTAL_AMOUNT, FB_AMOUNT_MAX));
+    expect_only(b, P_MAIN "TotalAmount",
+                "is 999999999999.99 but the items sum to more than an amount can hold");
+    /* Nor a negative one (which also makes it a reversal bill). */
+    EXPECT_OK(fb_bill_set_amount(b, FB_TOTAL_AMOUNT, FB_AMOUNT_MIN));
+    expect_has(b, P_MAIN "TotalAmount",
+               "is -99999999999.99 but the items sum to more than an amount can hold");
+    /* Refunds after the overflow count: the sum is exact, not that of a
+     * running int64_t. Three of the lowest amount bring it back under
+     * 2^63 - 1, still more than an amount can hold. */
+    EXPECT_OK(fb_bill_set_amount(b, FB_TOTAL_AMOUNT, 1));
+    for (int k = 0; k < 3; k++) {
+        size_t idx;
+        EXPECT_OK(fb_bill_item_add(b, &idx));
+        set_item(b, idx, FB_ITEM_CODE, "01");
+        set_item(b, idx, FB_ITEM_NAME, "退费");
+        EXPECT_OK(fb_bill_item_set_amount(b, idx, FB_ITEM_AMOUNT, FB_AMOUNT_MIN));
+    }
+    expect_only(b, P_MAIN "TotalAmount", more);
+    fb_bill_free(b);
+
+    /* 92,233 of them fit an int64_t, but no amount: the same words. */
+    b = bill_of_items(92233, FB_AMOUNT_MAX, 1);
+    expect_only(b, P_MAIN "TotalAmount", more);
+    fb_bill_free(b);
+}
+END_TEST
+
 /* ---- agreement between fields ---- */
 
 START_TEST(region_digits_disagree)
@@ -970,6 +1007,7 @@ Suite *fbt_suite(void)
     tc = tcase_create("sums");
     tcase_add_test(tc, items_must_sum_to_total);
     tcase_add_test(tc, exact_sum_of_many_items);
+    tcase_add_test(tc, sum_overflowing_int64);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("agreement");

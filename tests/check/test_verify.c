@@ -21,7 +21,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <openssl/bn.h>
+#include <openssl/cms.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -1868,6 +1871,26 @@ START_TEST(bad_options)
     NEED(rc_coverage == FB_EARG && rc_time == FB_EARG,
          "expected FB_EARG (%d) for coverage 7 and for time policy 9; got %s and %s", FB_EARG,
          got_coverage, got_time);
+
+    /* An SM2 user ID no signer can have used (FB_SM2_ID_MAX) is a mistake
+     * of the caller, not a failed signature. */
+    char *id = malloc(FB_SM2_ID_MAX + 2);
+    ck_assert_ptr_nonnull(id);
+    memset(id, 'I', FB_SM2_ID_MAX + 1);
+    id[FB_SM2_ID_MAX + 1] = '\0';
+    o.time_policy = FB_TIME_SIGNING;
+    o.sm2_id = id;
+    r = NULL;
+    ck_assert_int_eq(fb_verify(d->p, d->n, &o, &r), FB_EARG);
+    ck_assert_ptr_null(r);
+    NEED(strstr(fb_last_error(), "SM2 user ID"), "message: %s", fb_last_error());
+    fb_trust *t = NULL;
+    ck_assert_int_eq(fb_trust_new(&t), FB_OK);
+    ck_assert_int_eq(fb_trust_set_sm2_id(t, id), FB_EARG);
+    id[FB_SM2_ID_MAX] = '\0';
+    ck_assert_int_eq(fb_trust_set_sm2_id(t, id), FB_OK);
+    fb_trust_free(t);
+    free(id);
 }
 END_TEST
 
@@ -2048,10 +2071,203 @@ START_TEST(path_cache)
 }
 END_TEST
 
+/* The carried certificate of the unit signature with one byte of its own
+ * signature changed: the same length, the same slot in a cache keyed
+ * loosely, but not the certificate that was verified before. */
+static fbt_bytes with_cert_byte_flipped(const fbt_bytes *d)
+{
+    size_t off, len;
+    text_of(d, "SignatureValue", &off, &len);
+    unsigned char *der = malloc(len), *b64 = malloc(len + 4);
+    int n = EVP_DecodeBlock(der, d->p + off, (int)len);
+    NEED(n > 0, "SignatureValue is Base64");
+    for (size_t pad = 0; pad < 2 && pad < len && d->p[off + len - 1 - pad] == '='; pad++)
+        n--; /* EVP_DecodeBlock counts the padding as bytes */
+    const unsigned char *q = der;
+    CMS_ContentInfo *ci = d2i_CMS_ContentInfo(NULL, &q, n);
+    STACK_OF(X509) *certs = ci ? CMS_get1_certs(ci) : NULL;
+    NEED(certs && sk_X509_num(certs) == 1, "the unit CMS carries one certificate");
+    unsigned char *cert = NULL;
+    int cert_len = i2d_X509(sk_X509_value(certs, 0), &cert);
+    unsigned char *at = NULL;
+    for (int i = 0; !at && cert_len > 0 && i + cert_len <= n; i++)
+        if (!memcmp(der + i, cert, (size_t)cert_len))
+            at = der + i;
+    NEED(at, "the certificate's DER is in the CMS");
+    at[cert_len - 3] ^= 0x01; /* inside the certificate's signature */
+    EVP_EncodeBlock(b64, der, n);
+    fbt_bytes out = splice(d, off, len, b64, strlen((char *)b64));
+    OPENSSL_free(cert);
+    sk_X509_pop_free(certs, X509_free);
+    CMS_ContentInfo_free(ci);
+    free(der);
+    free(b64);
+    return out;
+}
+
+/* Decoded certificates are kept per trust store and compared byte for
+ * byte: a look-alike is decoded and judged afresh, and changing the SM2
+ * user ID drops them. */
+START_TEST(certificate_cache)
+{
+    fb_trust *t = new_trust(fbt_token_path("ca/root-ec.pem"), fbt_token_path("ca/root-sm2.pem"),
+                            NULL);
+    fbt_bytes flipped = with_cert_byte_flipped(&genuine[0].doc);
+    for (int round = 0; round < 3; round++) {
+        fb_report *r = verify_with(&genuine[0].doc, t);
+        expect_passed(r, "EC bill, its certificate decoded before");
+        fb_report_free(r);
+        /* Had the cached certificate stood in, its hash would match
+         * signingCertificateV2 and the bill would pass. */
+        r = verify_with(&flipped, t);
+        expect_verdict(r, "the same certificate with one byte changed", FB_FAILED,
+                       FB_SUB_FORMAT_FAILURE, FB_CHECK_UNIT_SIGNATURE, "signingCertificateV2",
+                       END_OF_NEEDLES);
+        fb_report_free(r);
+    }
+    fb_report *r = verify_with(&genuine[2].doc, t);
+    expect_passed(r, "SM2 bill, default ID");
+    fb_report_free(r);
+    /* The SM2 certificates were signed with the default ID: with another
+     * one, their own signatures no longer verify, cached or not. */
+    ck_assert_int_eq(fb_trust_set_sm2_id(t, "ALICE123"), FB_OK);
+    fb_verify_options o = FB_VERIFY_OPTIONS_INIT;
+    o.trust = t;
+    r = verify_opts(&genuine[2].doc, &o);
+    expect_check(r, "SM2 certificates under another trust ID", FB_CHECK_UNIT_CERTIFICATE,
+                 FB_INDETERMINATE, FB_SUB_NO_CERTIFICATE_CHAIN_FOUND, NULL);
+    fb_report_free(r);
+    ck_assert_int_eq(fb_trust_set_sm2_id(t, FB_SM2_DEFAULT_ID), FB_OK);
+    r = verify_with(&genuine[2].doc, t);
+    expect_passed(r, "SM2 bill, the default ID again");
+    fb_report_free(r);
+    bytes_free(&flipped);
+    fb_trust_free(t);
+}
+END_TEST
+
 /* ---- other signers' CMS, intermediates ---- */
 
 /* Unit signatures made by the openssl command: signed attributes of its
  * own choice, none at all, the signer named by key identifier, RSA. */
+/* ---- limits of trust files (gap G10) ---- */
+
+#define TRUST_FILE_MAX (16 * 1024 * 1024)
+#define TRUST_COUNT_MAX 10000
+
+/* A copy of src, repeated `copies` times, then grown with zero bytes (a
+ * sparse tail) to `size` bytes when size is not 0. */
+static void trust_file(const char *path, const char *src, int copies, off_t size)
+{
+    uint8_t *one = NULL;
+    size_t len = 0;
+    fbt_read_file(src, &one, &len);
+    FILE *f = fopen(path, "wb");
+    NEED(f != NULL, "cannot write %s: %s", path, strerror(errno));
+    for (int i = 0; i < copies; i++)
+        NEED(fwrite(one, 1, len, f) == len, "cannot write %s", path);
+    NEED(fclose(f) == 0, "cannot write %s", path);
+    free(one);
+    if (size)
+        NEED(truncate(path, size) == 0, "truncate %s: %s", path, strerror(errno));
+}
+
+/* The call fails with FB_ELIMIT, and its message holds every needle. */
+static void expect_limit(int rc, const char *what, ...)
+{
+    NEED(rc == FB_ELIMIT, "%s: status %d, expected FB_ELIMIT: %s", what, rc,
+         rc ? fb_last_error() : "(accepted)");
+    va_list ap;
+    va_start(ap, what);
+    for (const char *n; (n = va_arg(ap, const char *));)
+        NEED(strstr(fb_last_error(), n), "%s: message \"%s\" lacks \"%s\"", what, fb_last_error(),
+             n);
+    va_end(ap);
+}
+
+/* Anchor, intermediate and CRL files of at most 16 MiB; at most 10,000
+ * certificates of each kind in a trust, 10,000 CRLs, and 10,000 certificate
+ * files in a directory. A refusal adds nothing. */
+START_TEST(trust_file_limits)
+{
+    char dir[800], big[900], edge[900], many[900], crl[900];
+    snprintf(dir, sizeof dir, "%s/limits-%ld", T->dir, (long)getpid());
+    NEED(mkdir(dir, 0700) == 0, "mkdir %s: %s", dir, strerror(errno));
+    const char *root = fbt_token_path("ca/root-ec.pem");
+    fb_trust *t = NULL;
+    NEED(fb_trust_new(&t) == FB_OK, "fb_trust_new");
+
+    /* Size: a root followed by zero bytes, exactly 16 MiB, then one more. */
+    snprintf(edge, sizeof edge, "%s/edge.pem", dir);
+    trust_file(edge, root, 1, TRUST_FILE_MAX);
+    NEED(fb_trust_add_anchors(t, edge) == FB_OK, "16 MiB: %s", fb_last_error());
+    ck_assert_uint_eq(fb_trust_anchor_count(t), 1);
+    snprintf(big, sizeof big, "%s/big.pem", dir);
+    trust_file(big, root, 1, TRUST_FILE_MAX + 1);
+    expect_limit(fb_trust_add_anchors(t, big), "anchors of 16 MiB + 1", big, "16777216", NULL);
+    expect_limit(fb_trust_add_intermediates(t, big), "intermediates of 16 MiB + 1", big,
+                 "16777216", NULL);
+    snprintf(crl, sizeof crl, "%s/big.crl", dir);
+    trust_file(crl, pki("root-ec.crl"), 1, TRUST_FILE_MAX + 1);
+    expect_limit(fb_trust_add_crl(t, crl), "a CRL of 16 MiB + 1", crl, "16777216", NULL);
+    expect_limit(fb_trust_add_anchors(t, "/dev/zero"), "/dev/zero", "/dev/zero", NULL);
+    ck_assert_uint_eq(fb_trust_anchor_count(t), 1);
+    /* The refused CRL was not added: it would revoke this signer. */
+    fb_report *r = verify_with(&revoked_b, t);
+    expect_passed(r, "revoked, its CRL refused as too large");
+    fb_report_free(r);
+    fb_trust_free(t);
+
+    /* Count: 10,001 certificates in a file are refused (before any is
+     * decoded), 10,000 taken; then a trust with 10,000 takes no more. */
+    NEED(fb_trust_new(&t) == FB_OK, "fb_trust_new");
+    snprintf(many, sizeof many, "%s/many.pem", dir);
+    trust_file(many, root, TRUST_COUNT_MAX + 1, 0);
+    expect_limit(fb_trust_add_anchors(t, many), "10,001 anchors", many, "10000", NULL);
+    ck_assert_uint_eq(fb_trust_anchor_count(t), 0);
+    expect_limit(fb_trust_add_intermediates(t, many), "10,001 intermediates", many, "10000",
+                 NULL);
+    trust_file(many, root, TRUST_COUNT_MAX, 0);
+    NEED(fb_trust_add_intermediates(t, many) == FB_OK, "10,000: %s", fb_last_error());
+    expect_limit(fb_trust_add_intermediates(t, root), "the 10,001st intermediate", root,
+                 "10000 intermediate certificates", NULL);
+    /* CRLs: 10,000 of them, then one more. */
+    for (int i = 0; i < TRUST_COUNT_MAX; i++)
+        NEED(fb_trust_add_crl(t, pki("root-ec.crl")) == FB_OK, "CRL %d: %s", i + 1,
+             fb_last_error());
+    expect_limit(fb_trust_add_crl(t, pki("root-ec.crl")), "the 10,001st CRL", "root-ec.crl",
+                 "10000", NULL);
+    fb_trust_free(t);
+
+    /* A directory of 10,000 certificate files is read; of 10,001 refused,
+     * before any is read. Made in memory where there is a tmpfs: making
+     * 10,000 files on a slow disk takes seconds. */
+    char sub[900], file[1000];
+    snprintf(sub, sizeof sub, "/dev/shm/fbt-trust-%ld", (long)getpid());
+    if (mkdir(sub, 0700) != 0) {
+        snprintf(sub, sizeof sub, "%s/files", dir);
+        NEED(mkdir(sub, 0700) == 0, "mkdir %s: %s", sub, strerror(errno));
+    }
+    for (int i = 0; i < TRUST_COUNT_MAX; i++) {
+        snprintf(file, sizeof file, "%s/%05d.pem", sub, i);
+        FILE *f = fopen(file, "w");
+        NEED(f != NULL && fclose(f) == 0, "cannot write %s", file);
+    }
+    NEED(fb_trust_new(&t) == FB_OK, "fb_trust_new");
+    int rc = fb_trust_add_anchors(t, sub);
+    NEED(rc == FB_EFORMAT && strstr(fb_last_error(), "no PEM certificate"),
+         "10,000 empty files: status %d: %s", rc, fb_last_error());
+    snprintf(file, sizeof file, "%s/last.crt", sub);
+    trust_file(file, root, 1, 0);
+    expect_limit(fb_trust_add_anchors(t, sub), "10,001 files", sub, "10000", NULL);
+    ck_assert_uint_eq(fb_trust_anchor_count(t), 0);
+    fb_trust_free(t);
+    char cmd[2000], out[256];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s'", dir, sub);
+    fbt_run_command(T->dir, cmd, out, sizeof out);
+}
+END_TEST
+
 START_TEST(third_party_cms)
 {
     struct {
@@ -2219,6 +2435,7 @@ Suite *fbt_suite(void)
     tcase_add_test(certs, crl_issued_after_signing_expired);
     tcase_add_test(certs, crl_out_of_date);
     tcase_add_test(certs, not_after_inclusive_with_crl);
+    tcase_add_test(certs, trust_file_limits);
     tcase_add_test(options, missing_seal);
     tcase_add_test(options, sm2_user_id);
     tcase_add_test(options, coverage);
@@ -2228,5 +2445,6 @@ Suite *fbt_suite(void)
     tcase_add_test(threads, threads_share_trust);
     tcase_add_test(threads, threads_share_trust_with_crl);
     tcase_add_test(threads, path_cache);
+    tcase_add_test(threads, certificate_cache);
     return s;
 }

@@ -23,3 +23,22 @@ expect_file() { # path what
 expect_no_file() { # path what
     if [ -e "$1" ]; then fail "$2: $1 exists"; else ok; fi
 }
+
+# FBT_WRAPPER: a command prefix put in front of every run of fbill, e.g.
+#   FBT_WRAPPER="valgrind --leak-check=full --error-exitcode=1"
+# (.ci/wrap sets it for the valgrind run of the suite). Split on spaces, no
+# quoting. FBILL becomes a small script in $work that runs the wrapper with
+# the real fbill; it is an executable file, not a function, so `timeout
+# "$FBILL" ...` and `VAR=x "$FBILL" ...` work unchanged. The test scripts
+# set FBILL and work before sourcing this file.
+if [ -n "${FBT_WRAPPER:-}" ]; then
+    if [ -z "${FBILL:-}" ] || [ -z "${work:-}" ] || [ ! -d "$work" ]; then
+        fail "FBT_WRAPPER is set, but FBILL and work were not set before sourcing checks.sh"
+    else
+        mkdir -p "$work/.fbt-wrapper"
+        printf '#!/usr/bin/env bash\nexec %s %q "$@"\n' \
+            "$FBT_WRAPPER" "$FBILL" >"$work/.fbt-wrapper/fbill"
+        chmod +x "$work/.fbt-wrapper/fbill"
+        FBILL=$work/.fbt-wrapper/fbill
+    fi
+fi

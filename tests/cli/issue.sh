@@ -251,5 +251,15 @@ seal --out-dir "$work/S2" "$work/D/a.xml" "$work/sealed.xml" "$work/D/b.xml"
 expect_status 1 $? "batch seal with an already sealed bill"
 expect_only "$work/S2" "batch seal with a failing bill" a.xml b.xml
 
+# Two inputs of one name would overwrite each other in --out-dir: refused
+# before anything is signed.
+mkdir "$work/in2" "$work/D2"
+cp "$work/in/b.xml" "$work/in2/a.xml"
+"$FBILL" issue --port "$P1" --out-dir "$work/D2" "$work/in/a.xml" "$work/in2/a.xml" \
+    >"$work/out" 2>&1
+expect_status 2 $? "batch issue of two inputs named a.xml"
+expect_grep "two inputs are named a.xml" "$work/out" "the refusal names the clash"
+expect_only "$work/D2" "batch issue refused: nothing written"
+
 echo "issue: $checks checks, $failures failures"
 [ "$failures" = 0 ]

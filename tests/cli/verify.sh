@@ -259,6 +259,46 @@ assert len(failed) == 1 and failed[0].endswith("/bill-77.xml"), failed
 assert [o["subindication"] for o in objs if o["state"] == "FAILED"] == ["HASH_FAILURE"]
 EOF
 
+# ---- --files-from: names read from a list as the workers need them ----
+ls "$work/many"/*.xml >"$work/list"
+printf '\n%s\n\n' "$work/good.xml" >>"$work/list"      # empty lines are skipped
+verify "--files-from" -j 2 --json --trust "$ROOT_EC" --files-from "$work/list" "$work/issued.xml"
+expect_status 1 "$st" "verify --files-from: bill-77 is tampered"
+if json_check "$work/out" 202 2>"$work/py"; then ok; else fail "--files-from: 200 listed + 1 + 1 argument"; cat "$work/py"; fi
+grep -v "bill-77" "$work/list" >"$work/list-good"
+"$FBILL" verify --trust "$ROOT_EC" --files-from - <"$work/list-good" >"$work/out" 2>"$work/err"
+expect_status 0 $? "verify --files-from - (standard input)"
+expect_count ": PASSED$" "$work/out" 200 "--files-from -: 199 + good.xml PASSED"
+head -c 5000 /dev/zero | tr '\0' a >"$work/list-long"
+"$FBILL" verify --trust "$ROOT_EC" --files-from "$work/list-long" >"$work/out" 2>"$work/err"
+expect_status 1 $? "verify --files-from with a 5000-byte line"
+expect_grep "longer than 4095 bytes" "$work/err" "--files-from names the long line"
+"$FBILL" verify --trust "$ROOT_EC" --files-from "$work/no-such-list" >/dev/null 2>"$work/err"
+expect_status 2 $? "verify --files-from a missing list"
+expect_grep "no-such-list" "$work/err" "--files-from names the missing list"
+
+# ---- the 1 MiB file limit (files.c cli_read_file) ----
+# A good bill padded with newlines after </EInvoice> (outside every signed
+# byte) to exactly 1 MiB still passes; one byte more is refused unparsed.
+limit=1048576
+pad_to() { # IN OUT SIZE
+    cp "$1" "$2"
+    head -c $(($3 - $(wc -c <"$1"))) /dev/zero | tr '\0' '\n' >>"$2"
+}
+pad_to "$work/good.xml" "$work/limit.xml" "$limit"
+pad_to "$work/good.xml" "$work/over-limit.xml" $((limit + 1))
+if [ "$(wc -c <"$work/over-limit.xml")" = $((limit + 1)) ]; then ok; else fail "over-limit.xml is not 1 MiB + 1 bytes"; fi
+verify "1 MiB" --trust "$ROOT_EC" "$work/limit.xml"
+expect_status 0 "$st" "verify a bill of exactly 1 MiB"
+expect_grep "limit.xml: PASSED" "$work/out" "a bill of exactly 1 MiB PASSED"
+verify "1 MiB + 1" --trust "$ROOT_EC" "$work/over-limit.xml"
+expect_status 1 "$st" "verify a file of 1 MiB + 1 byte"
+expect_grep "over-limit.xml: FAILED FORMAT_FAILURE$" "$work/out" "a file over 1 MiB is FAILED FORMAT_FAILURE, named"
+expect_grep "larger than the limit of $limit bytes" "$work/out" "a file over 1 MiB names the limit"
+verify "1 MiB + 1, --json" --json --trust "$ROOT_EC" "$work/over-limit.xml"
+expect_status 1 "$st" "verify --json of a file of 1 MiB + 1 byte"
+expect_grep "larger than the limit of $limit bytes" "$work/out" "--json: a file over 1 MiB names the limit"
+
 # ---- usage errors ----
 "$FBILL" verify >/dev/null 2>&1; expect_status 2 $? "verify without files"
 "$FBILL" verify --trust "$ROOT_EC" >/dev/null 2>&1; expect_status 2 $? "verify with only --trust"

@@ -4,20 +4,29 @@
 # tests/fuzz/regressions/<target>/, then fuzz each target for SECONDS on a
 # copy of its seed corpus. Run from the repository root:
 #
-#   tests/fuzz/run.sh 60
+#   tests/fuzz/run.sh 60          # the targets one after the other
+#   tests/fuzz/run.sh -j 2 60     # two targets at a time (one core each)
 #
 # Exits non-zero when any target crashes, leaks, hangs or trips a sanitizer,
-# printing the input that did it (path and base64). The repository is never
+# printing the input that did it (path and base64). The last lines are one
+# per target, "fuzz result: TARGET passed" or "... failed" (.ci/tests counts
+# them; a target without such a line never ran). The repository is never
 # written to; everything goes to a temporary directory, kept on failure.
 set -euo pipefail
 
 targets=(document verify cms uri amount)
 
 usage() {
-    echo "usage: tests/fuzz/run.sh SECONDS" >&2
+    echo "usage: tests/fuzz/run.sh [-j JOBS] SECONDS" >&2
     exit 2
 }
 
+jobs=1
+if [ $# -ge 2 ] && [ "$1" = -j ]; then
+    [[ $2 =~ ^[1-9][0-9]*$ ]] || usage
+    jobs=$2
+    shift 2
+fi
 if [ $# -ne 1 ] || ! [[ $1 =~ ^[1-9][0-9]*$ ]]; then
     usage
 fi
@@ -137,9 +146,25 @@ fuzz() {
     echo "$t: ${execs:-?} executions in ${seconds}s, corpus $(find "$work/corpus/$t" -type f | wc -l) inputs, no findings"
 }
 
+# One target: its regressions, then fuzzing; its output and then its result
+# ("passed" or "failed") in $work/logs/TARGET.{out,result}.
+run_target() {
+    local t=$1 result=passed
+    {
+        if replay_regressions "$t"; then
+            fuzz "$t" || result=failed
+        else
+            echo "$t: FAILED on a saved regression input, not fuzzed"
+            result=failed
+        fi
+    } >"$work/logs/$t.out" 2>&1
+    echo "$result" >"$work/logs/$t.result"
+}
+
 main() {
     mkdir -p "$work/logs"
     echo "building in $work"
+    command -v clang >/dev/null || { echo "run.sh: clang is not installed (clang, libclang-rt-14-dev)" >&2; exit 1; }
     build_library
     local t
     for t in "${targets[@]}"; do
@@ -150,12 +175,25 @@ main() {
     export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
     # The root of the demo that signed the verify seeds: see fuzz_verify.c.
     export FB_FUZZ_ANCHORS="$PWD/tests/fuzz/verify-anchors.pem"
-    local failed=0
+    # Each libFuzzer process uses one core; with -j N, N targets at a time.
+    local running=0
     for t in "${targets[@]}"; do
-        replay_regressions "$t" || { failed=1; continue; }
+        if [ "$running" -ge "$jobs" ]; then
+            wait -n || true
+            running=$((running - 1))
+        fi
+        run_target "$t" &
+        running=$((running + 1))
+    done
+    wait
+    local failed=0 result
+    for t in "${targets[@]}"; do
+        cat "$work/logs/$t.out" 2>/dev/null || true
     done
     for t in "${targets[@]}"; do
-        fuzz "$t" || failed=1
+        result=$(cat "$work/logs/$t.result" 2>/dev/null || echo failed)
+        [ "$result" = passed ] || failed=1
+        echo "fuzz result: $t $result"
     done
     if [ "$failed" = 1 ]; then
         keep_work=1

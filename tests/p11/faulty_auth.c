@@ -213,15 +213,34 @@ static CK_RV do_login(CK_FUNCTION_LIST *real, CK_SESSION_HANDLE s, CK_USER_TYPE 
     return real->C_Login(s, user, pin, len);
 }
 
+/* " serial=S" of the session's token for the call log (trailing blanks
+ * dropped), or "" when the session does not say. */
+static void serial_words(CK_FUNCTION_LIST *real, CK_SESSION_HANDLE s, char *out, size_t size)
+{
+    unsigned char serial[16];
+    size_t n = sizeof(serial);
+
+    out[0] = '\0';
+    if (real == NULL || session_serial(real, s, serial) != CKR_OK)
+        return;
+    while (n > 0 && (serial[n - 1] == ' ' || serial[n - 1] == '\0'))
+        n--;
+    snprintf(out, size, " serial=%.*s", (int)n, (const char *)serial);
+}
+
 CK_RV shim_Login(CK_SESSION_HANDLE s, CK_USER_TYPE user, CK_UTF8CHAR *pin, CK_ULONG len)
 {
-    char extra[32];
+    char extra[64], serial[32];
     CK_RV rv;
-    CK_FUNCTION_LIST *real = fbt_enter(FN_C_Login, &rv, NULL);
+    CK_FUNCTION_LIST *injected;
+    CK_FUNCTION_LIST *real = fbt_enter(FN_C_Login, &rv, &injected);
 
+    /* Which token: asked before the login, while the session surely works. */
+    serial_words(real != NULL ? real : injected, s, serial, sizeof(serial));
     if (real != NULL)
         rv = do_login(real, s, user, pin, len);
-    snprintf(extra, sizeof(extra), "user=%lu", (unsigned long)user); /* never the PIN */
+    /* never the PIN */
+    snprintf(extra, sizeof(extra), "user=%lu%s", (unsigned long)user, serial);
     fbt_call_log(FN_C_Login, rv, extra);
     return rv;
 }

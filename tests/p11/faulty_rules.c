@@ -29,6 +29,8 @@ struct rule {
     double pct;         /* R_RAND: probability in percent */
     CK_RV code;         /* error to return */
     unsigned long ms;   /* R_DELAY: milliseconds */
+    enum rule_kind when; /* R_DELAY: R_DELAY every call, else R_NTH, R_FROM or R_RAND
+                            with n or pct */
 };
 
 struct rule_set {
@@ -123,55 +125,79 @@ static int parse_code(const char *s, CK_RV *code)
     return 0;
 }
 
+static int parse_pct(const char *s, double *pct)
+{
+    char *end;
+
+    errno = 0;
+    *pct = strtod(s, &end);
+    return (errno != 0 || end == s || *end != '\0' || !(*pct >= 0 && *pct <= 100)) ? -1 : 0;
+}
+
+/* "N" or "N+" (modified in place): R_NTH or R_FROM, with the number. */
+static int parse_nth(char *s, enum rule_kind *kind, uint64_t *n)
+{
+    size_t len = strlen(s);
+    unsigned long v;
+
+    *kind = R_NTH;
+    if (len > 0 && s[len - 1] == '+') {
+        *kind = R_FROM;
+        s[len - 1] = '\0';
+    }
+    if (parse_ulong(s, &v) != 0 || v == 0)
+        return -1;
+    *n = v;
+    return 0;
+}
+
 static int parse_fault(char **f, size_t nf, struct rule *r)
 {
-    unsigned long n;
-    size_t len;
-
     if (parse_fn(f[0], &r->fn) != 0)
         return -1;
     if (strcmp(f[1], "rand") == 0) {
-        char *end;
-
         if (nf != 4)
             return -1;
         r->kind = R_RAND;
-        errno = 0;
-        r->pct = strtod(f[2], &end);
-        if (errno != 0 || end == f[2] || *end != '\0' || !(r->pct >= 0 && r->pct <= 100))
+        if (parse_pct(f[2], &r->pct) != 0)
             return -1;
         return parse_code(f[3], &r->code);
     }
-    if (nf != 3)
+    if (nf != 3 || parse_nth(f[1], &r->kind, &r->n) != 0)
         return -1;
-    len = strlen(f[1]);
-    r->kind = R_NTH;
-    if (len > 0 && f[1][len - 1] == '+') {
-        r->kind = R_FROM;
-        f[1][len - 1] = '\0';
-    }
-    if (parse_ulong(f[1], &n) != 0 || n == 0)
-        return -1;
-    r->n = n;
     return parse_code(f[2], &r->code);
+}
+
+/* delay:FN:MS (every call), delay:FN:N[+]:MS (the Nth call, or from it on),
+ * delay:FN:rand:P:MS (each call with probability P percent). f[0] is
+ * "delay". */
+static int parse_delay(char **f, size_t nf, struct rule *r)
+{
+    r->kind = R_DELAY;
+    r->when = R_DELAY;
+    if (parse_fn(f[1], &r->fn) != 0 || parse_ulong(f[nf - 1], &r->ms) != 0)
+        return -1;
+    if (nf == 3)
+        return 0;
+    if (nf == 5 && strcmp(f[2], "rand") == 0) {
+        r->when = R_RAND;
+        return parse_pct(f[3], &r->pct);
+    }
+    return nf == 4 ? parse_nth(f[2], &r->when, &r->n) : -1;
 }
 
 /* One rule.  The text is modified (split at ':'). */
 static int parse_rule(char *text, struct rule *r)
 {
-    char *f[5];
-    size_t nf = split_fields(text, f, 4);
+    char *f[6];
+    size_t nf = split_fields(text, f, 5);
 
     memset(r, 0, sizeof(*r));
-    if (nf > 4 || nf < 3)
+    if (nf > 5 || nf < 3)
         return -1;
-    if (strcmp(f[0], "delay") == 0) {
-        if (nf != 3 || parse_fn(f[1], &r->fn) != 0 || parse_ulong(f[2], &r->ms) != 0)
-            return -1;
-        r->kind = R_DELAY;
-        return 0;
-    }
-    return parse_fault(f, nf, r);
+    if (strcmp(f[0], "delay") == 0)
+        return parse_delay(f, nf, r);
+    return nf > 4 ? -1 : parse_fault(f, nf, r);
 }
 
 static void rules_add(struct rule_set *set, const struct rule *r)
@@ -341,6 +367,24 @@ static int rule_applies(const struct rule *r, int fn)
            fn != FN_C_GetInfo;
 }
 
+/* Uniform draw in [0, 100). */
+static double prng_pct(void)
+{
+    return (double)(prng_next() >> 11) * 0x1.0p-53 * 100.0;
+}
+
+/* Does a delay rule apply to call number nth?  A rand delay draws on every
+ * call it could apply to, whatever the fault rules did. */
+static int delay_hits(const struct rule *r, uint64_t nth)
+{
+    switch (r->when) {
+    case R_NTH: return nth == r->n;
+    case R_FROM: return nth >= r->n;
+    case R_RAND: return prng_pct() < r->pct;
+    default: return 1;
+    }
+}
+
 /* Evaluate one set for the call number nth of fn.  The first firing fault
  * rule wins; delays add up. */
 static int eval_set(const struct rule_set *set, int fn, uint64_t nth, int fired, CK_RV *rv,
@@ -353,13 +397,16 @@ static int eval_set(const struct rule_set *set, int fn, uint64_t nth, int fired,
         if (!rule_applies(r, fn))
             continue;
         switch (r->kind) {
-        case R_DELAY: *delay_ms += r->ms; continue;
+        case R_DELAY:
+            if (delay_hits(r, nth))
+                *delay_ms += r->ms;
+            continue;
         case R_NTH: hit = (nth == r->n); break;
         case R_FROM: hit = (nth >= r->n); break;
         case R_RAND:
             /* Draw only while no earlier rule fired, so one call consumes
              * a predictable number of draws. */
-            hit = !fired && (double)(prng_next() >> 11) * 0x1.0p-53 * 100.0 < r->pct;
+            hit = !fired && prng_pct() < r->pct;
             break;
         }
         if (hit && !fired) {
