@@ -110,6 +110,19 @@ cms_verify "$work/unit.der" "$work/frag.bin"; expect_status 0 $? "openssl cms -v
 printf 'x' >>"$work/frag.bin"
 cms_verify "$work/unit.der" "$work/frag.bin"; expect_failure $? "openssl cms -verify over a changed fragment"
 
+# --token-timeout: a deadline in milliseconds; anything else is a usage
+# error and nothing is signed.
+"$FBILL" issue --port "$P1" --token-timeout 5000 --out "$work/timed.xml" "$work/bill.xml" \
+    >"$work/out" 2>&1
+expect_status 0 $? "issue --token-timeout 5000"
+expect_file "$work/timed.xml" "issue --token-timeout 5000"
+for bad in 0 -5 abc 1000000000 ""; do
+    "$FBILL" issue --port "$P1" --token-timeout "$bad" --out "$work/bad-timeout.xml" \
+        "$work/bill.xml" >"$work/out" 2>&1
+    expect_status 2 $? "issue --token-timeout '$bad'"
+    expect_no_file "$work/bad-timeout.xml" "issue --token-timeout '$bad'"
+done
+
 # Issuing a signed document again: refused, nothing written.
 "$FBILL" issue --port "$P1" --out "$work/again.xml" "$work/unit.xml" >"$work/out" 2>&1
 expect_status 1 $? "issue of a signed document"
