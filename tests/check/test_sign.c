@@ -2812,23 +2812,32 @@ static void earg(int rc, const char *call)
     ck_assert_msg(strlen(fb_last_error()) > 0, "%s left no message", call);
 }
 
+/* Open a file: port on a key and self-signed certificate made by the
+ * openssl command (-newkey NEWKEY, then EXTRA options) under the name
+ * NAME. Returns fb_port_open's status. */
+static int open_self_signed(const char *name, const char *newkey, const char *extra,
+                            fb_port **p)
+{
+    char out[4096], cmd[6000], key[1200], cert[1200], uri[1300];
+    snprintf(key, sizeof key, "%s", wpath(name));
+    snprintf(cert, sizeof cert, "%s.crt", key);
+    snprintf(cmd, sizeof cmd, "openssl req -x509 -newkey %s -nodes -keyout %s -out %s -days 30 "
+             "-subj /CN=%s %s", newkey, key, cert, name, extra);
+    ck_assert_msg(run_command(cmd, out, sizeof out) == 0, "%s", out);
+    snprintf(uri, sizeof uri, "file:%s", key);
+    fb_port_options o = FB_PORT_OPTIONS_INIT;
+    o.cert_path = cert;
+    *p = NULL;
+    return fb_port_open(p, uri, &o);
+}
+
 /* RSA keys above 4096 bits are refused when the port opens: the CMS of
  * their signature, with the certificate, would not fit a SignatureValue,
  * and a bill signed with one could not be read back. */
 START_TEST(rsa_key_too_large)
 {
-    char out[4096], cmd[1024];
-    const char *key = wpath("rsa-4160.pem"), *cert = wpath("rsa-4160.crt");
-    snprintf(cmd, sizeof cmd,
-             "openssl req -x509 -newkey rsa:4160 -nodes -keyout %s -out %s -days 30 "
-             "-subj /CN=Too-Large-RSA", key, cert);
-    ck_assert_msg(run_command(cmd, out, sizeof out) == 0, "%s", out);
-    char uri[600];
-    snprintf(uri, sizeof uri, "file:%s", key);
-    fb_port_options o = FB_PORT_OPTIONS_INIT;
-    o.cert_path = cert;
-    fb_port *p = NULL;
-    ck_assert_int_eq(fb_port_open(&p, uri, &o), FB_EUNSUPPORTED);
+    fb_port *p;
+    ck_assert_int_eq(open_self_signed("Too-Large-RSA", "rsa:4160", "", &p), FB_EUNSUPPORTED);
     ck_assert_ptr_null(p);
     ck_assert_msg(strstr(fb_last_error(), "4160 bits") && strstr(fb_last_error(), "4096"), "%s",
                   fb_last_error());
@@ -2840,22 +2849,15 @@ END_TEST
  * no reader would take. */
 START_TEST(signature_value_too_long)
 {
-    char out[4096], cmd[6000], alt[3600] = "subjectAltName=";
+    char extra[4000], alt[3600] = "subjectAltName=";
     for (int i = 0; strlen(alt) + 40 < sizeof alt; i++)
         snprintf(alt + strlen(alt), sizeof alt - strlen(alt), "%sDNS:window-%03d.hospital.example",
                  i ? "," : "", i);
-    const char *key = wpath("big-cert.key"), *cert = wpath("big-cert.pem");
-    snprintf(cmd, sizeof cmd,
-             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout %s "
-             "-out %s -days 30 -subj /CN=Big-Certificate -addext '%s' -addext '%s'",
-             key, cert, alt, "keyUsage=critical,digitalSignature,nonRepudiation");
-    ck_assert_msg(run_command(cmd, out, sizeof out) == 0, "%s", out);
-    char uri[1200];
-    snprintf(uri, sizeof uri, "file:%s", key);
-    fb_port_options o = FB_PORT_OPTIONS_INIT;
-    o.cert_path = cert;
-    fb_port *p = NULL;
-    ck_assert_int_eq(fb_port_open(&p, uri, &o), FB_OK);
+    snprintf(extra, sizeof extra, "-addext '%s' -addext "
+             "'keyUsage=critical,digitalSignature,nonRepudiation'", alt);
+    fb_port *p;
+    ck_assert_int_eq(open_self_signed("Big-Certificate", "ec -pkeyopt ec_paramgen_curve:P-256",
+                                      extra, &p), FB_OK);
     fb_bill *bill = golden_bill("donation");
     fbt_bytes pre;
     fb_buf doc = prefilled(&pre);
